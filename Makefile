@@ -1,0 +1,48 @@
+# Every target installs what it needs into .venv first (idempotent: reinstalls only when
+# pyproject.toml or constraints.txt changed).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+DEMO   := demo-out
+
+.PHONY: install demo test lint typecheck format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/pgdata sample $(DEMO)/inshop
+	$(VENV)/bin/pgdata build-pairs --dataset deepfashion --root $(DEMO)/inshop --out $(DEMO)/pairs --images 256x176
+	$(VENV)/bin/pgdata preview pairs $(DEMO)/pairs --out $(DEMO)/pairs.html
+	@echo "demo outputs:"
+	@echo "  sample In-shop tree   $(DEMO)/inshop"
+	@echo "  pair lists + images   $(DEMO)/pairs"
+	@echo "  contact sheet         $(DEMO)/pairs.html"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pgdata tests benchmarks cli.py
+	$(VENV)/bin/ruff format --check pgdata tests benchmarks cli.py
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format pgdata tests benchmarks cli.py
+	$(VENV)/bin/ruff check --fix pgdata tests benchmarks cli.py
+
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_heatmaps.py
+	$(PY) benchmarks/bench_pairs.py
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

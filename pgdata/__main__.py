@@ -1,0 +1,5 @@
+"""``python -m pgdata`` runs the CLI."""
+
+from pgdata.cli import main
+
+main()

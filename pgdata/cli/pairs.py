@@ -1,0 +1,210 @@
+"""``pgdata build-pairs``: pose-transfer pair lists in the PATN/GFLA/DPTN format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pgdata.cli._common import SizeHW, echo_result, progress_bar
+from pgdata.errors import ConfigError
+from pgdata.io.inshop import NAMINGS
+from pgdata.jobs.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs, with_default_key
+from pgdata.labels import COCO18_JOINTS, TORSO_JOINTS
+from pgdata.stages.pairs import GROUP_KEYS, PairRule
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def _joints(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    if value.strip().lower() == "none":
+        return ()
+    try:
+        joints = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            "expected comma-separated COCO-18 joint indices, e.g. 2,5,8,11, or 'none'"
+        ) from None
+    bad = [j for j in joints if not 0 <= j < len(COCO18_JOINTS)]
+    if bad:
+        raise click.BadParameter(f"joint indices must be 0..17 (COCO-18), got {bad}")
+    return joints
+
+
+def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    return tuple(p for p in value.split(",") if p) if value.strip().lower() != "none" else ()
+
+
+@click.command(
+    "build-pairs", short_help="Build pose-transfer pair lists (and annotations, images)."
+)
+@click.option(
+    "--dataset", type=click.Choice(DATASETS), required=True, help="Which pose-transfer dataset."
+)
+@click.option(
+    "--root",
+    type=_DIR,
+    help="Dataset tree: In-shop (img/, list_eval_partition.txt) or Market-1501 (bounding_box_train/, bounding_box_test/).",
+)
+@click.option(
+    "--annotations-train",
+    type=_FILE,
+    help="Existing annotation CSV (name:keypoints_y:keypoints_x) of the train split.",
+)
+@click.option("--annotations-test", type=_FILE, help="Existing annotation CSV of the test split.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
+)
+@click.option(
+    "--keypoints",
+    type=click.Path(exists=True, path_type=Path),
+    help="With --root: an annotation CSV in the source frame, or a folder of OpenPose JSON files (<stem>_keypoints.json, BODY_25 or COCO-18). Default: ROOT/keypoints.csv (what `pgdata sample` writes).",
+)
+@click.option(
+    "--naming",
+    type=click.Choice(NAMINGS),
+    default="patn",
+    show_default=True,
+    help="DeepFashion flat names: patn = fashionWOMENBlouses_Shirtsid..._1front.jpg (PATN/GFLA/DPTN), defgan = fasionWOMENBlousesShirtsid... (Deformable-GAN).",
+)
+@click.option(
+    "--train-list",
+    type=_FILE,
+    help="PATN train.lst (split by name list instead of the In-shop partition file).",
+)
+@click.option("--test-list", type=_FILE, help="PATN test.lst.")
+@click.option(
+    "--images",
+    "images_hw",
+    type=SizeHW(),
+    help="Also write images into OUT/train and OUT/test at this HEIGHTxWIDTH (DeepFashion: 256x176, the reference centred 40-column crop of 256x256).",
+)
+@click.option(
+    "--quality",
+    default=95,
+    show_default=True,
+    type=click.IntRange(50, 100),
+    help="JPEG quality of re-encoded images.",
+)
+@click.option(
+    "--group-key",
+    type=click.Choice(GROUP_KEYS),
+    default=None,
+    help="Pair grouping: prefix = text before the first '_' (reference); outfit = text before the last '_'. Default: outfit for PATN-style DeepFashion names from --root (inferred, see docs), else prefix.",
+)
+@click.option(
+    "--required-joints",
+    default=",".join(map(str, TORSO_JOINTS)),
+    show_default=True,
+    callback=_joints,
+    help="Keep an image only if these COCO-18 joints are present ('none' keeps all).",
+)
+@click.option(
+    "--exclude-prefixes",
+    default="-1,0000",
+    show_default=True,
+    callback=_prefixes,
+    help="Drop names starting with these (Market-1501 junk and distractors); 'none' keeps all.",
+)
+@click.option(
+    "--max-pairs-per-group",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cap pairs per group (seeded choice, order kept). Default: no cap (reference).",
+)
+@click.option(
+    "--test-cap",
+    type=click.IntRange(min=1),
+    default=12000,
+    show_default=True,
+    help="Keep at most this many test pairs (seeded permutation, reference 12000).",
+)
+@click.option(
+    "--no-test-cap", is_flag=True, help="Keep every test pair, in group order (no shuffle)."
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of the test permutation (RandomState) and the per-group cap.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on the first bad item instead of listing it in rejected.csv.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Processes for image conversion.",
+)
+def build_pairs(
+    dataset: str,
+    root: Path | None,
+    annotations_train: Path | None,
+    annotations_test: Path | None,
+    out: Path,
+    keypoints: Path | None,
+    naming: str,
+    train_list: Path | None,
+    test_list: Path | None,
+    images_hw: tuple[int, int] | None,
+    quality: int,
+    group_key: str | None,
+    required_joints: tuple[int, ...],
+    exclude_prefixes: tuple[str, ...],
+    max_pairs_per_group: int | None,
+    test_cap: int,
+    no_test_cap: bool,
+    seed: int,
+    strict: bool,
+    workers: int,
+) -> None:
+    """Write the pair lists PATN, GFLA and DPTN read, byte-compatible with the published CSVs.
+
+    \b
+    From annotation CSVs:  --annotations-train/--annotations-test FILE -> OUT/<pairs>.csv
+    From a dataset tree:   --root DIR -> annotation CSVs, pair CSVs, rejected.csv
+                           (and, with --images, OUT/train/*.jpg, OUT/test/*.jpg)
+
+    Pair rule (reference defaults): keep images with both shoulders and both hips, group by
+    identity, every ordered pair of distinct images in file order; the test list is shuffled by
+    RandomState(seed) and capped at --test-cap.
+    """
+    rule = PairRule(
+        required_joints=required_joints,
+        exclude_prefixes=exclude_prefixes,
+        max_pairs_per_group=max_pairs_per_group,
+        test_cap=None if no_test_cap else test_cap,
+        seed=seed,
+    )
+    cfg = BuildPairsConfig(
+        dataset=dataset,  # type: ignore[arg-type]
+        out=out,
+        root=root,
+        annotations_train=annotations_train,
+        annotations_test=annotations_test,
+        keypoints=keypoints,
+        naming=naming,  # type: ignore[arg-type]
+        train_list=train_list,
+        test_list=test_list,
+        images_hw=images_hw,
+        jpeg_quality=quality,
+        rule=rule,
+        strict=strict,
+        workers=workers,
+    )
+    cfg = with_default_key(cfg, group_key)  # type: ignore[arg-type]
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
+    with progress_bar(None, "images") as update:
+        result = run_build_pairs(cfg, progress=update)
+    for path in result.files:
+        echo_result(str(path))
+    echo_result(result.summary())

@@ -1,0 +1,38 @@
+"""The pgdata error hierarchy.
+
+Library code raises these and never exits or prints; the CLI turns any ``PgdataError`` into a
+one-line message and exit status 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "InputFormatError",
+    "MissingDependencyError",
+    "PgdataError",
+]
+
+
+class PgdataError(Exception):
+    """Base class of every error pgdata raises on purpose."""
+
+
+class InputFormatError(PgdataError):
+    """A file does not have the expected format; names the file, the line and the fix."""
+
+    def __init__(self, path: str | Path, message: str, *, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else str(self.path)
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(PgdataError):
+    """A configuration value or TOML key is invalid."""
+
+
+class MissingDependencyError(PgdataError):
+    """An optional dependency is needed; the message says how to install it."""

@@ -1,0 +1,1 @@
+"""Readers and writers of source formats: the only place where paths appear."""
