@@ -12,12 +12,12 @@ from pgdata.io.images import encode_jpeg
 from pgdata.io.inshop import flat_name, read_partition, scan_images, write_partition
 from pgdata.io.openpose import write_openpose
 from pgdata.io.pose_csv import read_annotations, read_pairs, write_annotations
-from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs, with_default_key
+from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.stages.keypoints import coco18_to_body25, yx_to_xyc
 
 
 def _run(**kw) -> tuple[BuildPairsConfig, object]:
-    cfg = with_default_key(BuildPairsConfig(**kw), None)
+    cfg = BuildPairsConfig(**kw)
     return cfg, run_build_pairs(cfg)
 
 
@@ -29,7 +29,7 @@ def _rejected(out: Path) -> list[dict[str, str]]:
 def test_tree_mode_shifts_keypoints_and_crops_images(sample_tree, tmp_path):
     out = tmp_path / "pairs"
     cfg, result = _run(dataset="deepfashion", root=sample_tree, out=out, images_hw=(256, 176))
-    assert cfg.rule.key == "outfit"
+    assert result.splits["train"].pairs.key == "outfit"
     src = read_annotations(sample_tree / "keypoints.csv")
     src_yx = dict(zip(src.names, src.yx, strict=True))
     n_rows = 0

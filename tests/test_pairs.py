@@ -111,3 +111,19 @@ def test_deformable_gan_new_split_count(deepfashion_data):
         deepfashion_data / "defgan_myeongjun2" / "fasion-annotation-test_new_split.csv", sample=True
     )
     assert (stats.pairs_before_sampling, stats.pairs) == (20676, 12000)
+
+
+def test_auto_key_is_outfit_only_for_patn_names():
+    patn = [
+        "fashionWOMENBlouses_Shirtsid0000063703_1front.jpg",
+        "fashionWOMENBlouses_Shirtsid0000063703_2side.jpg",
+        "fashionWOMENBlouses_Shirtsid0000063704_1front.jpg",
+    ]
+    pairs, stats = make_pairs(patn, _kps(3), PairRule(), sample=False)
+    assert stats.key == "outfit" and len(pairs) == 2
+    _, stats = make_pairs(
+        ["fasionWOMENDressesid0000553705_4full.jpg"], _kps(1), PairRule(), sample=False
+    )
+    assert stats.key == "prefix"
+    _, stats = make_pairs(patn, _kps(3), PairRule(key="prefix"), sample=False)
+    assert stats.key == "prefix" and stats.pairs == 6

@@ -9,7 +9,7 @@ import click
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
 from pgdata.errors import ConfigError
 from pgdata.io.inshop import NAMINGS
-from pgdata.jobs.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs, with_default_key
+from pgdata.jobs.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs
 from pgdata.labels import COCO18_JOINTS, TORSO_JOINTS
 from pgdata.stages.pairs import GROUP_KEYS, PairRule
 
@@ -91,7 +91,7 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     "--group-key",
     type=click.Choice(GROUP_KEYS),
     default=None,
-    help="Pair grouping: prefix = text before the first '_' (reference); outfit = text before the last '_'. Default: outfit for PATN-style DeepFashion names from --root (inferred, see docs), else prefix.",
+    help="Pair grouping: prefix = text before the first '_' (reference); outfit = text before the last '_'. Default: outfit when the names are PATN-style DeepFashion names (fashionWOMENBlouses_Shirts...; the key is inferred from PATN's published counts, see docs), else prefix.",
 )
 @click.option(
     "--required-joints",
@@ -178,6 +178,7 @@ def build_pairs(
     rule = PairRule(
         required_joints=required_joints,
         exclude_prefixes=exclude_prefixes,
+        key=group_key,  # type: ignore[arg-type]
         max_pairs_per_group=max_pairs_per_group,
         test_cap=None if no_test_cap else test_cap,
         seed=seed,
@@ -198,7 +199,6 @@ def build_pairs(
         strict=strict,
         workers=workers,
     )
-    cfg = with_default_key(cfg, group_key)  # type: ignore[arg-type]
     try:
         cfg.validate()
     except ConfigError as e:

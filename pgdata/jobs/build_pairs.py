@@ -21,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -37,17 +37,15 @@ from pgdata.io.images import encode_jpeg
 from pgdata.io.openpose import best_person, read_openpose
 from pgdata.io.pose_csv import Annotations, read_annotations, write_annotations, write_pairs
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
-from pgdata.stages.pairs import GroupKey, PairRule, PairStats, make_pairs
+from pgdata.stages.pairs import PairRule, PairStats, make_pairs
 
 __all__ = [
     "DATASETS",
     "BuildPairsConfig",
     "BuildPairsResult",
     "SplitSummary",
-    "default_group_key",
     "output_names",
     "run_build_pairs",
-    "with_default_key",
 ]
 
 Dataset = Literal["deepfashion", "market1501"]
@@ -103,19 +101,6 @@ class BuildPairsConfig:
             raise ConfigError("give both --train-list and --test-list, or neither")
 
 
-def default_group_key(dataset: str, naming: str, from_files: bool) -> GroupKey:
-    """The reference key (``prefix``), except PATN-style DeepFashion names from a tree (``outfit``).
-
-    PATN names keep the category's ``_`` (``fashionWOMENBlouses_Shirtsid..``), so the reference
-    ``split('_')[0]`` would cut inside the category; the outfit key is inferred, see
-    :data:`pgdata.stages.pairs.GROUP_KEYS`. Annotation files are named like their source: a
-    Deformable-GAN ``fasion...`` file groups by prefix.
-    """
-    if dataset == "deepfashion" and naming == "patn" and not from_files:
-        return "outfit"
-    return "prefix"
-
-
 @dataclass
 class SplitSummary:
     """Counts for one split."""
@@ -139,6 +124,7 @@ class BuildPairsResult:
         for split, s in self.splits.items():
             parts.append(
                 f"{split}: read {s.read}, kept {s.pairs.kept}, rejected {s.rejected}, "
+                f"key {s.pairs.key}, "
                 f"{s.pairs.groups} groups ({s.pairs.singletons} with one image), "
                 f"{s.pairs.pairs} pairs"
             )
@@ -512,9 +498,3 @@ def _jsonable(obj: object) -> object:
     if isinstance(obj, Path):
         return str(obj)
     return obj
-
-
-def with_default_key(cfg: BuildPairsConfig, key: GroupKey | None) -> BuildPairsConfig:
-    """``cfg`` with the rule's group key set: ``key`` if given, else the dataset's default."""
-    chosen = key or default_group_key(cfg.dataset, cfg.naming, cfg.root is None)
-    return replace(cfg, rule=replace(cfg.rule, key=chosen))

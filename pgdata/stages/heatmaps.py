@@ -61,6 +61,8 @@ def render_heatmaps_torch(
     kps: torch.Tensor,
     size_hw: tuple[int, int],
     sigma: float = DEFAULT_SIGMA,
+    *,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render a whole batch in one call, on the device ``kps`` lives on.
 
@@ -68,9 +70,13 @@ def render_heatmaps_torch(
         kps: ``(B, J, 3)`` float x, y, confidence (confidence 0 = missing).
         size_hw: output ``(H, W)``.
         sigma: Gaussian standard deviation in pixels.
+        out: optional float32 ``(B, J, H, W)`` tensor on the same device to write into. On the
+            CPU a batch of maps is large (64×18×256×176 is 207 MB) and most of the cost of a
+            fresh tensor is the kernel zeroing new pages, so a loop that renders every step
+            should reuse one buffer.
 
     Returns:
-        float32 ``(B, J, H, W)`` on ``kps.device``.
+        float32 ``(B, J, H, W)`` on ``kps.device`` (``out`` when given).
     """
     if kps.ndim != 3 or kps.shape[-1] != 3:
         raise ValueError(f"expected (B, J, 3) keypoints, got shape {tuple(kps.shape)}")
@@ -82,4 +88,12 @@ def render_heatmaps_torch(
     gy = torch.exp(inv * (ys - kps[..., 1:2]) ** 2)  # (B, J, H)
     gx = torch.exp(inv * (xs - kps[..., 0:1]) ** 2)  # (B, J, W)
     gy = gy * (kps[..., 2:3] > 0).to(torch.float32)
-    return gy.unsqueeze(-1) * gx.unsqueeze(-2)  # (B, J, H, W)
+    if out is None:
+        return gy.unsqueeze(-1) * gx.unsqueeze(-2)  # (B, J, H, W)
+    expected = (kps.shape[0], kps.shape[1], h, w)
+    if tuple(out.shape) != expected or out.dtype != torch.float32 or out.device != kps.device:
+        raise ValueError(
+            f"out must be float32 {expected} on {kps.device}, got {out.dtype} "
+            f"{tuple(out.shape)} on {out.device}"
+        )
+    return torch.mul(gy.unsqueeze(-1), gx.unsqueeze(-2), out=out)

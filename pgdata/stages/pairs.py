@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +26,7 @@ __all__ = [
     "GroupKey",
     "PairRule",
     "PairStats",
+    "auto_group_key",
     "group_key",
     "keep_mask",
     "make_pairs",
@@ -38,6 +40,9 @@ GROUP_KEYS: tuple[GroupKey, ...] = ("prefix", "outfit")
 DeepFashion names, whose category may contain ``_``). The outfit key for PATN names is
 *inferred* from the published counts, not verified against PATN's unpublished files."""
 
+# PATN/GFLA-style DeepFashion names: fashion<GENDER><Category with _>id<8 digits><NN>_<k><view>.jpg
+_PATN_STYLE = re.compile(r"^fashion(MEN|WOMEN)[A-Za-z_]+?id\d{8}\d{2}_\d+[a-z]+\.jpg$")
+
 
 @dataclass(frozen=True)
 class PairRule:
@@ -45,7 +50,7 @@ class PairRule:
 
     required_joints: tuple[int, ...] = TORSO_JOINTS
     exclude_prefixes: tuple[str, ...] = ("-1", "0000")
-    key: GroupKey = "prefix"
+    key: GroupKey | None = None  # None: auto_group_key(names)
     max_pairs_per_group: int | None = None
     test_cap: int | None = 12000
     seed: int = 0
@@ -55,6 +60,7 @@ class PairRule:
 class PairStats:
     """Counts of one run of :func:`make_pairs`."""
 
+    key: str = ""
     rows: int = 0
     kept: int = 0
     groups: int = 0
@@ -86,6 +92,17 @@ def group_key(name: str, key: GroupKey) -> str:
     raise ValueError(f"unknown group key {key!r}; expected one of {GROUP_KEYS}")
 
 
+def auto_group_key(names: Sequence[str]) -> GroupKey:
+    """``outfit`` when most names are PATN-style DeepFashion names, else the reference ``prefix``.
+
+    ``split('_')[0]`` would cut a PATN name inside its category (``fashionWOMENBlouses``) and
+    group a whole category together; Market-1501 and Deformable-GAN names keep ``prefix``.
+    """
+    probe = names[:1000]
+    patn = sum(1 for n in probe if _PATN_STYLE.match(n))
+    return "outfit" if probe and patn * 2 > len(probe) else "prefix"
+
+
 def sample_rows(n: int, cap: int | None, seed: int) -> np.ndarray:
     """Row indices the reference keeps from ``n`` test pairs: a seeded permutation, capped."""
     if cap is None:
@@ -111,13 +128,14 @@ def make_pairs(
     Returns:
         ``(from, to)`` name pairs and the counts.
     """
-    stats = PairStats(rows=len(names))
+    key = rule.key or auto_group_key(names)
+    stats = PairStats(key=key, rows=len(names))
     ok = keep_mask(names, kps, rule)
     stats.kept = int(ok.sum())
     groups: dict[str, list[str]] = {}
     for name, keep in zip(names, ok, strict=True):
         if keep:
-            groups.setdefault(group_key(name, rule.key), []).append(name)
+            groups.setdefault(group_key(name, key), []).append(name)
     stats.groups = len(groups)
     stats.singletons = sum(1 for g in groups.values() if len(g) == 1)
 
