@@ -39,9 +39,16 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import pairs, preview, sample
+    from pgdata.cli import pairs, preview, sample, shards
 
-    for cmd in (sample.sample, pairs.build_pairs, preview.preview):
+    for cmd in (
+        sample.sample,
+        pairs.build_pairs,
+        preview.preview,
+        shards.build,
+        shards.verify,
+        shards.info,
+    ):
         cli.add_command(cmd)
 
 

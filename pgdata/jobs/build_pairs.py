@@ -33,7 +33,7 @@ from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io import inshop
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from pgdata.io.images import encode_jpeg
+from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.openpose import best_person, read_openpose
 from pgdata.io.pose_csv import Annotations, read_annotations, write_annotations, write_pairs
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
@@ -136,6 +136,7 @@ class _Row:
     name: str
     yx: np.ndarray  # (18, 2) int, pose-transfer frame
     source: Path | None  # image file (tree mode)
+    parsing: Path | None = None  # parsing label PNG (tree mode, when the tree has one)
 
 
 # --------------------------------------------------------------------------- annotation-file mode
@@ -239,6 +240,7 @@ class _TreeImage:
     names: tuple[str, ...]  # output name first, then other spellings to look keypoints up by
     json_stems: tuple[str, ...]
     split: str | None
+    parsing: Path | None = None
 
 
 def _scan_deepfashion(
@@ -283,7 +285,17 @@ def _scan_deepfashion(
             split = next((split_of[n] for n in names if n in split_of), None)
         else:
             split = split_of.get("img/" + within + ".jpg", split_of.get(img.rel_path))
-        out.append(_TreeImage(root / img.rel_path, img.rel_path, names, stems, split))
+        parsing = root / "parsing" / (within + ".png")
+        out.append(
+            _TreeImage(
+                root / img.rel_path,
+                img.rel_path,
+                names,
+                stems,
+                split,
+                parsing if parsing.is_file() else None,
+            )
+        )
     if by_list:
         # rows follow the lists' order, as PATN's files do; unlisted images go last
         big = len(order)
@@ -363,7 +375,7 @@ def _from_tree(
         seen[name] = img.rel
         crop, ry, rx = _crop_params(src_hw, frame)
         yx = crop_resize_yx_reference(xyc_to_yx(kps), crop_x=crop, ratio_y=ry, ratio_x=rx)
-        rows[img.split].append(_Row(name, yx, img.path))
+        rows[img.split].append(_Row(name, yx, img.path, img.parsing))
     for name in sorted(source.unused):
         if cfg.strict:
             raise InputFormatError(kp_path, f"annotation for {name!r} has no image in {root}")
@@ -371,9 +383,25 @@ def _from_tree(
     return rows, rejected, dict(read)
 
 
-def _convert_image(args: tuple[Path, Path, tuple[int, int], int]) -> str | None:
-    """Crop/resize one image into the pose-transfer frame; returns an error text or None."""
-    src, dst, (h, w), quality = args
+_ConvertTask = tuple[Path, Path, tuple[int, int], int, Path | None, Path | None]
+
+
+def _convert_image(args: _ConvertTask) -> str | None:
+    """Crop/resize one image (and its parsing map) into the pose-transfer frame.
+
+    Returns an error text or None. Parsing maps are label ids: cropped the same way and resized
+    with nearest neighbour only.
+    """
+    src, dst, (h, w), quality, parsing_src, parsing_dst = args
+    if parsing_src is not None and parsing_dst is not None:
+        labels = cv2.imread(str(parsing_src), cv2.IMREAD_UNCHANGED)
+        if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
+            return "unreadable parsing map (expected a grey 8-bit label PNG)"
+        crop, _, _ = _crop_params(labels.shape[:2], (h, w))
+        labels = labels[:, crop : labels.shape[1] - crop] if crop else labels
+        if labels.shape != (h, w):
+            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+        atomic_write_bytes(parsing_dst, encode_png(labels))
     data = src.read_bytes()
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if arr is None:
@@ -398,8 +426,17 @@ def _write_images(
     progress: Callable[[int], None] | None,
 ) -> dict[str, list[_Row]]:
     assert cfg.images_hw is not None
-    tasks = [
-        (r.source, cfg.out / split / r.name, cfg.images_hw, cfg.jpeg_quality)
+    tasks: list[_ConvertTask] = [
+        (
+            r.source,
+            cfg.out / split / r.name,
+            cfg.images_hw,
+            cfg.jpeg_quality,
+            r.parsing,
+            cfg.out / "parsing" / split / (r.name.rsplit(".", 1)[0] + ".png")
+            if r.parsing
+            else None,
+        )
         for split, rs in rows.items()
         for r in rs
         if r.source is not None

@@ -1,0 +1,613 @@
+"""``pgdata build``: pose-transfer HDF5 shards from what ``build-pairs`` wrote.
+
+Input (``source``): ``<annotation CSV>``, ``<pair CSV>`` per split, images in ``<split>/<name>``,
+optional parsing maps in ``parsing/<split>/<stem>.png``.
+
+Output (``out``): ``<split>-NNNNN.h5`` shards, ``rejected.csv`` and ``manifest.json`` (last).
+
+How it stays correct under crashes:
+
+1. Every input file is hashed; the records of a split are cut into shards along the connected
+   components of the pair graph (a pair never spans two shards), in annotation order, rolling
+   over at ``shard_mb``. The plan (config, inputs hash, one spec hash per shard) goes to
+   ``build-plan.json`` before any shard is written.
+2. Each shard is written by one process to ``NAME.partial`` and renamed when complete; its spec
+   hash and its own results (rejections, repairs) are stored in its attributes.
+3. A rerun with the same inputs and config keeps every complete shard whose spec hash matches,
+   builds the rest and writes a manifest byte-identical to an uninterrupted build. Different
+   inputs or config are refused unless ``overwrite``.
+
+Bad input is repaired where that is safe (grey, CMYK or alpha images → RGB; wrong size →
+resized with keypoints scaled; joints outside the image → marked missing) and quarantined
+otherwise (missing, zero-byte, truncated or undecodable images, images without annotation);
+pairs that lose an image are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import h5py
+import numpy as np
+
+from pgdata import __version__
+from pgdata.errors import ConfigError, InputFormatError
+from pgdata.io.atomic import atomic_open, atomic_write_text
+from pgdata.io.images import encode_jpeg
+from pgdata.io.jpeg import jpeg_info
+from pgdata.io.pose_csv import read_annotations, read_pairs
+from pgdata.jobs.build_pairs import DATASETS, output_names
+from pgdata.shards.manifest import MANIFEST, Manifest, ShardEntry, write_manifest
+from pgdata.shards.schema import Column, Schema
+from pgdata.shards.writer import ATTR_PREFIX, file_sha256, json_attr, write_shard
+from pgdata.stages.heatmaps import render_heatmaps
+from pgdata.stages.keypoints import yx_to_xyc
+from pgdata.stages.pairs import auto_group_key, group_key
+
+__all__ = ["BuildConfig", "BuildResult", "pose_schema", "run_build"]
+
+PLAN = "build-plan.json"
+REJECTED = "rejected.csv"
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Options of ``pgdata build`` for pose-transfer shards (the ``[build]`` table of a recipe)."""
+
+    source: Path
+    out: Path
+    dataset: Literal["deepfashion", "market1501"] = "deepfashion"
+    image_hw: tuple[int, int] = (256, 176)
+    jpeg_quality: int = 95
+    shard_mb: float = 128.0
+    parsing: bool = True  # store parsing maps when the source has them
+    store_heatmaps: bool = False
+    heatmap_sigma: float = 6.0
+    workers: int = 1
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
+        if self.shard_mb <= 0:
+            raise ConfigError("shard_mb must be > 0")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ConfigError("jpeg_quality must be in 1..100")
+        if min(self.image_hw) < 1:
+            raise ConfigError("image_hw must be two positive integers (height, width)")
+
+    def content(self) -> dict[str, Any]:
+        """The options that decide the shards' content (saved in shards and manifest)."""
+        d = asdict(self)
+        for k in ("source", "out", "workers", "overwrite"):
+            d.pop(k)
+        d["image_hw"] = list(self.image_hw)
+        return d
+
+
+def pose_schema(image_hw: tuple[int, int], *, parsing: bool, heatmaps: bool) -> Schema:
+    """The pose-transfer shard schema."""
+    h, w = image_hw
+    cols = [
+        Column("image", "encoded", encoding="jpeg", doc=f"RGB JPEG, {h}x{w} (HxW)"),
+        Column(
+            "keypoints",
+            "array",
+            "float32",
+            (18, 3),
+            doc="COCO-18 (OpenPose order), x, y, visibility in image pixels; visibility 0 = missing (x = y = 0)",
+        ),
+        Column("name", "string", doc="image name as in the pair CSVs"),
+        Column("person", "string", doc="pair-group key (identity / outfit)"),
+    ]
+    if parsing:
+        cols.append(Column("parsing", "array", "uint8", (h, w), "gzip", doc="CIHP label ids, HxW"))
+    if heatmaps:
+        cols.append(
+            Column(
+                "heatmaps",
+                "array",
+                "float16",
+                (18, h, w),
+                "gzip",
+                doc="PATN Gaussians, sigma in config",
+            )
+        )
+    return Schema(
+        name="pose-transfer",
+        columns=tuple(cols),
+        tables=("pairs", "pairs_rank"),
+        notes={
+            "pairs": "int32 (P, 2) local record indices (from, to) of this shard's pairs",
+            "pairs_rank": "int64 (P,) row of each pair in the split's pair CSV (0-based)",
+        },
+    )
+
+
+@dataclass
+class BuildResult:
+    """What ``run_build`` did."""
+
+    out: Path
+    shards_written: int
+    shards_kept: int
+    records: dict[str, int]
+    pairs: dict[str, int]
+    rejected: int
+    repaired: dict[str, int]
+    dropped_pairs: int
+    bytes: int
+
+    def summary(self) -> str:
+        """One line of counts."""
+        recs = ", ".join(
+            f"{s} {n} images/{self.pairs.get(s, 0)} pairs" for s, n in self.records.items()
+        )
+        rep = sum(self.repaired.values())
+        return (
+            f"build: wrote {self.shards_written} shards, kept {self.shards_kept} ({self.bytes / 1e6:.1f} MB; {recs}); "
+            f"rejected {self.rejected}, repaired {rep}, dropped pairs {self.dropped_pairs}"
+        )
+
+
+# ------------------------------------------------------------------------------------- planning
+
+
+@dataclass
+class _Record:
+    name: str
+    kps: np.ndarray  # (18, 3)
+    image: Path
+    image_sha: str
+    image_bytes: int
+    parsing: Path | None
+    parsing_sha: str
+    person: str
+
+
+@dataclass
+class _SplitInput:
+    split: str
+    records: list[_Record]
+    pairs: list[tuple[int, int, int]]  # (rank, from record, to record)
+    dropped_pairs: int
+    rejected: list[tuple[str, str]]
+    pairs_sha: str
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
+    ann_name, pair_name = output_names(cfg.dataset, split)
+    ann_path = cfg.source / ann_name
+    if not ann_path.is_file():
+        return None
+    ann = read_annotations(ann_path)
+    pair_path = cfg.source / pair_name
+    pairs_raw = read_pairs(pair_path) if pair_path.is_file() else []
+    kps = yx_to_xyc(ann.yx)
+    rejected: list[tuple[str, str]] = []
+    records: list[_Record] = []
+    index: dict[str, int] = {}
+    image_dir = cfg.source / split
+    key = auto_group_key(ann.names)
+    for name, k in zip(ann.names, kps, strict=True):
+        if name in index:
+            rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
+            continue
+        path = image_dir / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            rejected.append((f"{split}/{name}", "annotation row without image"))
+            continue
+        parsing = cfg.source / "parsing" / split / (name.rsplit(".", 1)[0] + ".png")
+        has_parsing = cfg.parsing and parsing.is_file()
+        index[name] = len(records)
+        records.append(
+            _Record(
+                name,
+                k,
+                path,
+                _sha(data),
+                len(data),
+                parsing if has_parsing else None,
+                _sha(parsing.read_bytes()) if has_parsing else "",
+                group_key(name, key),
+            )
+        )
+    if image_dir.is_dir():
+        for p in sorted(image_dir.iterdir()):
+            if p.is_file() and not p.name.startswith(".") and p.name not in index:
+                rejected.append((f"{split}/{p.name}", "image without annotation"))
+    pairs: list[tuple[int, int, int]] = []
+    dropped = 0
+    for rank, (a, b) in enumerate(pairs_raw):
+        if a in index and b in index:
+            pairs.append((rank, index[a], index[b]))
+        else:
+            dropped += 1
+    pairs_sha = _sha(pair_path.read_bytes()) if pair_path.is_file() else ""
+    return _SplitInput(split, records, pairs, dropped, rejected, pairs_sha)
+
+
+def _components(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[int]:
+    """Component id per record (union-find over pairs), numbered by first record."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for _, a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return [find(i) for i in range(n)]
+
+
+@dataclass
+class _ShardSpec:
+    file: str
+    split: str
+    records: list[_Record]
+    pairs: list[tuple[int, int, int]]  # (rank, local from, local to)
+    spec_sha: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
+    comp = _components(len(inp.records), inp.pairs)
+    members: dict[int, list[int]] = {}
+    for i, c in enumerate(comp):
+        members.setdefault(c, []).append(i)
+    limit = cfg.shard_mb * 1e6
+    per_record_extra = 200 + (
+        18 * cfg.image_hw[0] * cfg.image_hw[1] * 2 // 10 if cfg.store_heatmaps else 0
+    )
+    shards: list[list[int]] = []
+    current: list[int] = []
+    size = 0.0
+    for c in sorted(members):  # components in order of their first record
+        recs = members[c]
+        est = sum(
+            inp.records[i].image_bytes + per_record_extra + (2000 if inp.records[i].parsing else 0)
+            for i in recs
+        )
+        if current and size + est > limit:
+            shards.append(current)
+            current, size = [], 0.0
+        current.extend(recs)
+        size += est
+    if current:
+        shards.append(current)
+    pairs_by_record: dict[int, list[tuple[int, int, int]]] = {}
+    for rank, a, b in inp.pairs:
+        pairs_by_record.setdefault(a, []).append((rank, a, b))
+    specs = []
+    content = cfg.content()
+    for k, idx in enumerate(shards):
+        local = {g: i for i, g in enumerate(idx)}
+        pairs = sorted(
+            (rank, local[a], local[b]) for g in idx for rank, a, b in pairs_by_record.get(g, [])
+        )
+        spec = _ShardSpec(
+            f"{inp.split}-{k:05d}.h5",
+            inp.split,
+            [inp.records[i] for i in idx],
+            pairs,
+            config=content,
+        )
+        h = hashlib.sha256(json.dumps([content, spec.file], sort_keys=True).encode())
+        for r in spec.records:
+            h.update(f"{r.name}\0{r.image_sha}\0{r.parsing_sha}\0{r.person}\0".encode())
+            h.update(r.kps.tobytes())
+        h.update(np.asarray(pairs, dtype=np.int64).tobytes())
+        spec.spec_sha = h.hexdigest()
+        specs.append(spec)
+    return specs
+
+
+# -------------------------------------------------------------------------------- shard writing
+
+
+def _decode(data: bytes) -> tuple[np.ndarray | None, list[str]]:
+    """RGB uint8 image and the repairs made, or None when the bytes are not a usable image."""
+    info = jpeg_info(data)
+    repairs: list[str] = []
+    if info is not None:
+        if not info.complete:
+            return None, ["truncated JPEG (no end-of-image marker)"]
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            return None, ["cannot decode JPEG"]
+        if info.components == 1:
+            repairs.append("grey image converted to RGB")
+        elif info.components == 4:
+            repairs.append("CMYK image converted to RGB")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), repairs
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        return None, ["cannot decode image (corrupt, truncated or not an image)"]
+    if arr.dtype != np.uint8:
+        arr = (arr.astype(np.float64) * (255 / 65535)).round().astype(np.uint8)
+        repairs.append("16-bit image converted to 8-bit")
+    if arr.ndim == 2:
+        repairs.append("grey image converted to RGB")
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB), repairs
+    if arr.shape[2] == 4:
+        alpha = arr[..., 3:4].astype(np.float32) / 255
+        arr = (arr[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+        repairs.append("alpha composited onto white")
+    repairs.append("re-encoded as JPEG")
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), repairs
+
+
+def _write(
+    spec: _ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
+) -> dict[str, Any]:
+    h, w = cfg_content["image_hw"]
+    quality = int(cfg_content["jpeg_quality"])
+    schema = pose_schema((h, w), parsing=with_parsing, heatmaps=bool(cfg_content["store_heatmaps"]))
+    cols: dict[str, list[Any]] = {c.name: [] for c in schema.columns}
+    rejected: list[tuple[str, str]] = []
+    repaired: Counter[str] = Counter()
+    keep: dict[int, int] = {}
+    for i, rec in enumerate(spec.records):
+        item = f"{spec.split}/{rec.name}"
+        data = rec.image.read_bytes()
+        if not data:
+            rejected.append((item, "zero-byte image"))
+            continue
+        rgb, notes = _decode(data)
+        if rgb is None:
+            rejected.append((item, notes[0]))
+            continue
+        kps = rec.kps.copy()
+        if rgb.shape[:2] != (h, w):
+            ratio = np.array([w / rgb.shape[1], h / rgb.shape[0]], np.float32)
+            kps[:, :2] *= ratio
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+            notes.append(f"resized to {h}x{w} (keypoints scaled)")
+        info = jpeg_info(data)
+        if notes or info is None or not info.baseline:
+            if info is not None and not info.baseline and not notes:
+                notes.append("progressive JPEG re-encoded as baseline")
+            data = encode_jpeg(rgb, quality)
+        outside = (kps[:, 2] > 0) & (
+            (kps[:, 0] < 0) | (kps[:, 0] > w - 1) | (kps[:, 1] < 0) | (kps[:, 1] > h - 1)
+        )
+        if outside.any():
+            kps[outside] = 0
+            notes.append("keypoints outside the image marked missing")
+        if with_parsing:
+            labels = cv2.imread(str(rec.parsing), cv2.IMREAD_UNCHANGED) if rec.parsing else None
+            if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
+                rejected.append(
+                    (item, "missing or unreadable parsing map (expected a grey 8-bit label PNG)")
+                )
+                continue
+            if labels.shape != (h, w):
+                labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+                notes.append("parsing resized (nearest)")
+            cols["parsing"].append(labels)
+        repaired.update(notes)
+        keep[i] = len(cols["name"])
+        cols["image"].append(data)
+        cols["keypoints"].append(kps)
+        cols["name"].append(rec.name)
+        cols["person"].append(rec.person)
+        if "heatmaps" in cols:
+            cols["heatmaps"].append(
+                render_heatmaps(kps, (h, w), cfg_content["heatmap_sigma"]).astype(np.float16)
+            )
+    pairs = [(rank, keep[a], keep[b]) for rank, a, b in spec.pairs if a in keep and b in keep]
+    result = {
+        "rejected": rejected,
+        "repaired": dict(sorted(repaired.items())),
+        "dropped_pairs": len(spec.pairs) - len(pairs),
+        "pairs": len(pairs),
+    }
+    table = np.asarray([(a, b) for _, a, b in pairs], dtype=np.int32).reshape(-1, 2)
+    ranks = np.asarray([r for r, _, _ in pairs], dtype=np.int64)
+    shard = write_shard(
+        out / spec.file,
+        schema,
+        cols,
+        tables={"pairs": table, "pairs_rank": ranks},
+        attrs={
+            "split": spec.split,
+            "config": json_attr(cfg_content),
+            "spec_sha256": spec.spec_sha,
+            "result": json_attr(result),
+        },
+    )
+    return {
+        **result,
+        "file": spec.file,
+        "records": shard.records,
+        "bytes": shard.bytes,
+        "sha256": shard.sha256,
+    }
+
+
+_Task = tuple[_ShardSpec, Path, dict[str, Any], bool]
+
+
+def _write_task(args: _Task) -> dict[str, Any]:
+    return _write(*args)
+
+
+def _existing(path: Path, spec_sha: str) -> dict[str, Any] | None:
+    """The stored result of a complete shard whose spec matches, else None."""
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get(ATTR_PREFIX + "spec_sha256") != spec_sha:
+                return None
+            result: dict[str, Any] = json.loads(f.attrs[ATTR_PREFIX + "result"])
+            result["records"] = int(f.attrs[ATTR_PREFIX + "records"])
+    except (OSError, KeyError, json.JSONDecodeError):
+        return None  # unreadable or foreign: rebuild it
+    result["rejected"] = [tuple(r) for r in result["rejected"]]
+    return {**result, "file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+def _prepare_out(cfg: BuildConfig, plan_doc: dict[str, Any]) -> None:
+    """Refuse a changed build in a used folder (unless overwrite); clear it when overwriting."""
+    out = cfg.out
+    plan_path = out / PLAN
+    used = (
+        (out.is_dir() and any(out.glob("*.h5")))
+        or plan_path.is_file()
+        or (out / MANIFEST).is_file()
+    )
+    if not used:
+        return
+    same = False
+    if plan_path.is_file():
+        old = json.loads(plan_path.read_text(encoding="utf-8"))
+        same = (
+            old.get("config") == plan_doc["config"]
+            and old.get("inputs_sha256") == plan_doc["inputs_sha256"]
+        )
+    if same:
+        return
+    if not cfg.overwrite:
+        raise InputFormatError(
+            out,
+            "holds shards of a different build (other inputs or config); use --overwrite to replace them "
+            "or choose another --out",
+        )
+    (out / MANIFEST).unlink(missing_ok=True)  # first: never leave a manifest over new shards
+    for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED]:
+        if p.is_file():
+            p.unlink()
+
+
+def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -> BuildResult:
+    """Build (or resume) the shards of ``cfg.source`` into ``cfg.out``."""
+    if not cfg.source.is_dir():
+        raise InputFormatError(
+            cfg.source, "source folder not found (expected what `pgdata build-pairs` wrote)"
+        )
+    inputs = [s for s in (_scan_split(cfg, split) for split in SPLITS) if s is not None]
+    if not inputs:
+        names = [output_names(cfg.dataset, s)[0] for s in SPLITS]
+        raise InputFormatError(
+            cfg.source, f"no annotation CSV ({' or '.join(names)}); run `pgdata build-pairs` first"
+        )
+    specs = [spec for inp in inputs for spec in _plan(cfg, inp)]
+    h = hashlib.sha256()
+    for inp in inputs:
+        h.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
+        for r in inp.records:
+            h.update(f"{r.name}\0{r.image_sha}\0{r.parsing_sha}\0".encode())
+            h.update(r.kps.tobytes())
+    inputs_sha = h.hexdigest()
+    content = cfg.content()
+    plan_doc = {
+        "config": content,
+        "inputs_sha256": inputs_sha,
+        "shards": [{"file": s.file, "spec_sha256": s.spec_sha} for s in specs],
+    }
+    _prepare_out(cfg, plan_doc)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cfg.out / PLAN, json.dumps(plan_doc, indent=1, sort_keys=True) + "\n")
+    for p in cfg.out.glob("*.partial"):
+        p.unlink()  # leftovers of a killed writer
+
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[_ShardSpec] = []
+    for spec in specs:
+        done = _existing(cfg.out / spec.file, spec.spec_sha)
+        if done is None:
+            todo.append(spec)
+        else:
+            results[spec.file] = done
+    kept = len(results)
+    # parsing maps are all or nothing: once the source has any, a record without one is rejected
+    with_parsing = any(r.parsing is not None for inp in inputs for r in inp.records)
+    tasks = [(spec, cfg.out, content, with_parsing) for spec in todo]
+    for res in _run_tasks(tasks, cfg.workers):
+        results[res["file"]] = res
+        if progress is not None:
+            progress(res["records"])
+    planned = {s.file for s in specs}
+    for stray in cfg.out.glob("*.h5"):
+        if stray.name not in planned:
+            stray.unlink()  # a shard of an earlier plan of this same build
+
+    rejected = [r for inp in inputs for r in inp.rejected]
+    shards, repaired, dropped = [], Counter[str](), sum(inp.dropped_pairs for inp in inputs)
+    for spec in specs:
+        res = results[spec.file]
+        rejected.extend((str(a), str(b)) for a, b in res["rejected"])
+        repaired.update(res["repaired"])
+        dropped += int(res["dropped_pairs"])
+        shards.append(
+            ShardEntry(
+                spec.file, spec.split, res["records"], res["pairs"], res["bytes"], res["sha256"]
+            )
+        )
+    with atomic_open(cfg.out / REJECTED, "w", encoding="utf-8", newline="\n") as f:
+        f.write("item,reason\n")
+        for item, reason in rejected:
+            f.write(f"{item},{reason.replace(',', ';')}\n")
+    records = {
+        s: sum(e.records for e in shards if e.split == s)
+        for s in SPLITS
+        if any(e.split == s for e in shards)
+    }
+    pairs = {s: sum(e.pairs for e in shards if e.split == s) for s in records}
+    manifest = Manifest(
+        schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
+        config=content,
+        inputs_sha256=inputs_sha,
+        pgdata_version=__version__,
+        shards=tuple(shards),
+        counts={
+            "records": records,
+            "pairs": pairs,
+            "rejected": len(rejected),
+            "repaired": dict(sorted(repaired.items())),
+            "dropped_pairs": dropped,
+        },
+    )
+    write_manifest(cfg.out, manifest)
+    return BuildResult(
+        out=cfg.out,
+        shards_written=len(todo),
+        shards_kept=kept,
+        records=records,
+        pairs=pairs,
+        rejected=len(rejected),
+        repaired=dict(repaired),
+        dropped_pairs=dropped,
+        bytes=sum(s.bytes for s in shards),
+    )
+
+
+def _run_tasks(tasks: list[_Task], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(_write_task, tasks)
+        return
+    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+        yield from pool.map(_write_task, tasks)

@@ -1,0 +1,142 @@
+"""``pgdata verify`` and ``pgdata info``: check a shard folder end to end, describe it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pgdata.errors import PgdataError
+from pgdata.shards.manifest import MANIFEST, read_manifest
+from pgdata.shards.reader import ShardReader
+from pgdata.shards.writer import file_sha256
+
+__all__ = ["VerifyReport", "shards_info", "verify_shards"]
+
+
+@dataclass
+class VerifyReport:
+    """Faults found; empty ``faults`` means the folder is sound."""
+
+    shards: int = 0
+    records: int = 0
+    decoded: int = 0
+    faults: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line of counts."""
+        state = "OK" if not self.faults else f"{len(self.faults)} fault(s)"
+        return f"verify: {state}: {self.shards} shards, {self.records} records, {self.decoded} images decoded"
+
+
+def _check_shard(
+    path: Path,
+    reader: ShardReader,
+    expected_records: int,
+    expected_pairs: int,
+    quick: bool,
+    report: VerifyReport,
+) -> None:
+    n = len(reader)
+    if n != expected_records:
+        report.faults.append(f"{path.name}: {n} records, manifest says {expected_records}")
+    schema = reader.schema
+    names = reader.column("name") if any(c.name == "name" for c in schema.columns) else None
+    if "pairs" in schema.tables:
+        pairs = reader.table("pairs")
+        if (
+            pairs.ndim != 2
+            or pairs.shape[1:] != (2,)
+            or (pairs.size and (pairs.min() < 0 or pairs.max() >= n))
+        ):
+            report.faults.append(
+                f"{path.name}: pair index out of range or malformed, shape {pairs.shape}"
+            )
+        elif len(pairs) != expected_pairs:
+            report.faults.append(f"{path.name}: {len(pairs)} pairs, manifest says {expected_pairs}")
+    report.records += n
+    if quick:
+        return
+    for col in schema.columns:
+        if col.kind != "encoded":
+            continue
+        for i in range(n):
+            data = reader.encoded(col.name, i)
+            img = (
+                cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+            )
+            if img is None:
+                who = f" ({names[i]})" if names is not None else ""
+                report.faults.append(f"{path.name}: record {i}{who}: {col.name} does not decode")
+            else:
+                report.decoded += 1
+
+
+def verify_shards(
+    folder: Path, *, quick: bool = False, progress: Callable[[int], None] | None = None
+) -> VerifyReport:
+    """Check manifest, every shard's presence, size, sha256, schema and lengths; decode every image.
+
+    Never raises for a fault in the data: every fault is a line in the report naming the shard and
+    record. Raises only when the manifest itself is unusable.
+    """
+    manifest = read_manifest(folder)
+    report = VerifyReport()
+    listed = set()
+    for entry in manifest.shards:
+        listed.add(entry.file)
+        path = folder / entry.file
+        report.shards += 1
+        if not path.is_file():
+            report.faults.append(f"{entry.file}: missing (listed in {MANIFEST})")
+            continue
+        size = path.stat().st_size
+        if size != entry.bytes:
+            report.faults.append(f"{entry.file}: {size} bytes, manifest says {entry.bytes}")
+        digest = file_sha256(path)
+        if digest != entry.sha256:
+            report.faults.append(
+                f"{entry.file}: sha256 {digest[:12]}… differs from the manifest's {entry.sha256[:12]}…"
+            )
+        reader = ShardReader(path)
+        try:
+            if reader.schema != manifest.schema:
+                report.faults.append(f"{entry.file}: schema differs from the manifest's")
+            _check_shard(path, reader, entry.records, entry.pairs, quick, report)
+        except (PgdataError, OSError, KeyError, ValueError) as e:
+            report.faults.append(f"{entry.file}: {e}")
+        finally:
+            reader.close()
+        if progress is not None:
+            progress(1)
+    for extra in sorted(folder.glob("*.h5")):
+        if extra.name not in listed:
+            report.faults.append(f"{extra.name}: shard file not listed in {MANIFEST}")
+    return report
+
+
+def shards_info(folder: Path) -> dict[str, Any]:
+    """Counts, sizes, schema and build config of a shard folder (from the manifest)."""
+    m = read_manifest(folder)
+    splits: dict[str, dict[str, int]] = {}
+    for s in m.shards:
+        d = splits.setdefault(s.split, {"shards": 0, "records": 0, "pairs": 0, "bytes": 0})
+        d["shards"] += 1
+        d["records"] += s.records
+        d["pairs"] += s.pairs
+        d["bytes"] += s.bytes
+    return {
+        "folder": str(folder),
+        "format_version": m.format_version,
+        "pgdata_version": m.pgdata_version,
+        "splits": splits,
+        "total_bytes": sum(s.bytes for s in m.shards),
+        "schema": m.schema.to_dict(),
+        "config": dict(m.config),
+        "counts": dict(m.counts),
+        "inputs_sha256": m.inputs_sha256,
+    }

@@ -1,0 +1,133 @@
+"""Write one shard file atomically: ``NAME.partial`` first, renamed to ``NAME`` when complete.
+
+A shard is written in one go from in-memory columns (a shard is a few hundred MB at most), so
+its bytes depend only on its content: the same records give a byte-identical file, which is what
+lets a resumed build reproduce the manifest of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from pgdata import __version__
+from pgdata.shards.schema import Schema
+
+__all__ = ["ATTR_PREFIX", "ShardFile", "file_sha256", "json_attr", "write_shard"]
+
+ATTR_PREFIX = "pgdata/"
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    """A finished shard."""
+
+    name: str
+    records: int
+    bytes: int
+    sha256: str
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_lengths(schema: Schema, columns: Mapping[str, Any]) -> int:
+    missing = [c.name for c in schema.columns if c.name not in columns]
+    extra = sorted(set(columns) - {c.name for c in schema.columns})
+    if missing or extra:
+        raise ValueError(
+            f"shard columns do not match schema {schema.name!r}: missing {missing}, unexpected {extra}"
+        )
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"shard columns have different lengths: {lengths}")
+    return next(iter(lengths.values())) if lengths else 0
+
+
+def write_shard(
+    path: Path,
+    schema: Schema,
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
+    *,
+    tables: Mapping[str, np.ndarray] | None = None,
+    attrs: Mapping[str, str | int | float] | None = None,
+) -> ShardFile:
+    """Write ``columns`` (one entry per record, per schema column) and ``tables`` to ``path``.
+
+    ``attrs`` are stored under ``pgdata/<key>`` beside the format version, schema and pgdata
+    version. Raises ValueError when the columns do not match the schema; on any error the
+    ``.partial`` file is removed and ``path`` is untouched.
+    """
+    n = _check_lengths(schema, columns)
+    tables = dict(tables or {})
+    unknown = sorted(set(tables) - set(schema.tables))
+    if unknown:
+        raise ValueError(
+            f"tables {unknown} are not in schema {schema.name!r} (tables: {list(schema.tables)})"
+        )
+    partial = path.with_name(path.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with h5py.File(partial, "w", libver=("earliest", "v110")) as f:
+            for col in schema.columns:
+                values = columns[col.name]
+                if col.kind == "encoded":
+                    blobs = [bytes(v) for v in values]
+                    offsets = np.zeros(n + 1, dtype=np.int64)
+                    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+                    blob = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+                    f.create_dataset(col.name, data=blob, track_times=False)
+                    f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
+                elif col.kind == "array":
+                    arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))
+                    kw: dict[str, Any] = {}
+                    if col.compression == "gzip" and n:
+                        kw = {
+                            "chunks": (1, *col.shape),
+                            "compression": "gzip",
+                            "compression_opts": 1,
+                        }
+                        if np.dtype(col.dtype).itemsize > 1:
+                            kw["shuffle"] = True
+                    f.create_dataset(col.name, data=arr, track_times=False, **kw)
+                else:
+                    f.create_dataset(
+                        col.name,
+                        data=np.array(list(values), dtype=object),
+                        dtype=h5py.string_dtype(),
+                        track_times=False,
+                    )
+            for name, table in sorted(tables.items()):
+                f.create_dataset(name, data=np.asarray(table), track_times=False)
+            f.attrs[ATTR_PREFIX + "format_version"] = schema.version
+            f.attrs[ATTR_PREFIX + "schema"] = schema.to_json()
+            f.attrs[ATTR_PREFIX + "version"] = __version__
+            f.attrs[ATTR_PREFIX + "records"] = n
+            for key, value in sorted((attrs or {}).items()):
+                f.attrs[ATTR_PREFIX + key] = value
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    return ShardFile(path.name, n, path.stat().st_size, file_sha256(path))
+
+
+def json_attr(value: object) -> str:
+    """Stable JSON text for an attribute."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
