@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "AGNOSTIC_HEAD_LABELS",
+    "AGNOSTIC_LOWER_LABELS",
+    "ATR_LABELS",
+    "ATR_TO_CIHP",
+    "BLAZEPOSE_LANDMARKS",
+    "BLAZEPOSE_TO_BODY25",
+    "BODY25_COLORS",
     "BODY25_FLIP_PAIRS",
     "BODY25_JOINTS",
     "BODY25_LIMBS",
@@ -21,8 +28,20 @@ __all__ = [
     "COCO18_JOINTS",
     "COCO18_LIMBS",
     "COCO18_TO_BODY25",
+    "DENSEPOSE_PARTS",
+    "DENSEPOSE_PARULA",
+    "HRVITON_7_GROUPS",
+    "HRVITON_13_GROUPS",
     "J",
+    "LIP_LABELS",
+    "LIP_TO_CIHP",
+    "PARSE_AGNOSTIC_CLEARED",
+    "PASCAL_PERSON_PART_LABELS",
+    "PASCAL_TO_CIHP",
+    "SCHEMES",
     "TORSO_JOINTS",
+    "VOC_PALETTE",
+    "P",
     "flip_permutation",
 ]
 
@@ -291,3 +310,338 @@ def flip_permutation(n_joints: int, pairs: tuple[tuple[int, int], ...]) -> tuple
     for a, b in pairs:
         perm[a], perm[b] = b, a
     return tuple(perm)
+
+
+# --- Try-on (VITON-HD / HR-VITON): parsing schemes, groupings, renderings ----------------------
+# Source of every table below: shared/reference/tryon.md §3 (label tables after
+# GoGoDuck912/Self-Correction-Human-Parsing ``simple_extractor.py``), §5 and §6.
+
+
+class P:
+    """CIHP / VITON-HD parsing label ids by name (``P.UPPER_CLOTHES == 5``); id 10 is the neck."""
+
+    BACKGROUND: Final = 0
+    HAT: Final = 1
+    HAIR: Final = 2
+    GLOVE: Final = 3
+    SUNGLASSES: Final = 4
+    UPPER_CLOTHES: Final = 5
+    DRESS: Final = 6
+    COAT: Final = 7
+    SOCKS: Final = 8
+    PANTS: Final = 9
+    NECK: Final = 10
+    SCARF: Final = 11
+    SKIRT: Final = 12
+    FACE: Final = 13
+    LEFT_ARM: Final = 14
+    RIGHT_ARM: Final = 15
+    LEFT_LEG: Final = 16
+    RIGHT_LEG: Final = 17
+    LEFT_SHOE: Final = 18
+    RIGHT_SHOE: Final = 19
+
+
+# LIP differs from CIHP only in id 10 (jumpsuits instead of torso-skin / neck).
+LIP_LABELS: Final[tuple[str, ...]] = CIHP_LABELS[:10] + ("jumpsuits",) + CIHP_LABELS[11:]
+
+ATR_LABELS: Final[tuple[str, ...]] = (
+    "background",
+    "hat",
+    "hair",
+    "sunglasses",
+    "upper_clothes",
+    "skirt",
+    "pants",
+    "dress",
+    "belt",
+    "left_shoe",
+    "right_shoe",
+    "face",
+    "left_leg",
+    "right_leg",
+    "left_arm",
+    "right_arm",
+    "bag",
+    "scarf",
+)
+
+PASCAL_PERSON_PART_LABELS: Final[tuple[str, ...]] = (
+    "background",
+    "head",
+    "torso",
+    "upper_arms",
+    "lower_arms",
+    "upper_legs",
+    "lower_legs",
+)
+
+# Scheme id -> VITON-HD (CIHP) id. Same-named labels map one to one; the rest is a pgdata choice:
+# LIP jumpsuits -> dress (the one-piece garment id); ATR belt -> pants, bag -> background.
+# Neither LIP nor ATR has a neck, so their maps never contain id 10.
+LIP_TO_CIHP: Final[tuple[int, ...]] = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    6,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+)
+ATR_TO_CIHP: Final[tuple[int, ...]] = (
+    0,
+    1,
+    2,
+    4,
+    5,
+    12,
+    9,
+    6,
+    9,
+    18,
+    19,
+    13,
+    16,
+    17,
+    14,
+    15,
+    0,
+    11,
+)
+# Pascal-Person-Part has neither garments nor sides: head -> face, torso -> upper-clothes, arms ->
+# left arm and legs -> left leg here; ``pgdata.stages.parsing.split_sides`` then gives the pixels
+# on the image left of the body's centre line the person's *right* ids (frontal photos).
+PASCAL_TO_CIHP: Final[tuple[int, ...]] = (0, 13, 5, 14, 14, 16, 16)
+
+# scheme name -> (label names, table to VITON-HD ids)
+SCHEMES: Final[dict[str, tuple[tuple[str, ...], tuple[int, ...]]]] = {
+    "cihp": (CIHP_LABELS, tuple(range(20))),
+    "lip": (LIP_LABELS, LIP_TO_CIHP),
+    "atr": (ATR_LABELS, ATR_TO_CIHP),
+    "pascal": (PASCAL_PERSON_PART_LABELS, PASCAL_TO_CIHP),
+}
+
+# HR-VITON / VITON-HD ``--semantic_nc 13``: channel -> (name, CIHP ids summed into it).
+HRVITON_13_GROUPS: Final[tuple[tuple[str, tuple[int, ...]], ...]] = (
+    ("background", (0, 10)),
+    ("hair", (1, 2)),
+    ("face", (4, 13)),
+    ("upper", (5, 6, 7)),
+    ("bottom", (9, 12)),
+    ("left_arm", (14,)),
+    ("right_arm", (15,)),
+    ("left_leg", (16,)),
+    ("right_leg", (17,)),
+    ("left_shoe", (18,)),
+    ("right_shoe", (19,)),
+    ("socks", (8,)),
+    ("noise", (3, 11)),
+)
+# The generator's regrouping into 7 channels: channel -> (name, 13-channel indices).
+HRVITON_7_GROUPS: Final[tuple[tuple[str, tuple[int, ...]], ...]] = (
+    ("background", (0,)),
+    ("paste", (2, 4, 7, 8, 9, 10, 11)),
+    ("upper", (3,)),
+    ("hair", (1,)),
+    ("left_arm", (5,)),
+    ("right_arm", (6,)),
+    ("noise", (12,)),
+)
+
+# HR-VITON ``get_agnostic``: pasted back from the original photo (hair is not protected).
+AGNOSTIC_HEAD_LABELS: Final[tuple[int, ...]] = (P.SUNGLASSES, P.FACE)
+AGNOSTIC_LOWER_LABELS: Final[tuple[int, ...]] = (
+    P.PANTS,
+    P.SKIRT,
+    P.LEFT_LEG,
+    P.RIGHT_LEG,
+    P.LEFT_SHOE,
+    P.RIGHT_SHOE,
+)
+# ``get_parse_agnostic``: ids set to background everywhere (upper clothes, dress, coat, neck).
+PARSE_AGNOSTIC_CLEARED: Final[tuple[int, ...]] = (P.UPPER_CLOTHES, P.DRESS, P.COAT, P.NECK)
+
+
+def _voc_palette() -> bytes:
+    # the PASCAL VOC bit-interleaved colour map SCHP's ``get_palette`` writes (768 bytes)
+    out = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for k in range(8):
+            r |= ((c >> 0) & 1) << (7 - k)
+            g |= ((c >> 1) & 1) << (7 - k)
+            b |= ((c >> 2) & 1) << (7 - k)
+            c >>= 3
+        out += [r, g, b]
+    return bytes(out)
+
+
+VOC_PALETTE: Final[bytes] = _voc_palette()
+
+# OpenPose ``POSE_BODY_25_COLORS_RENDER``, RGB, one per BODY_25 joint; a limb takes the colour
+# of its second joint.
+BODY25_COLORS: Final[tuple[tuple[int, int, int], ...]] = (
+    (255, 0, 85),
+    (255, 0, 0),
+    (255, 85, 0),
+    (255, 170, 0),
+    (255, 255, 0),
+    (170, 255, 0),
+    (85, 255, 0),
+    (0, 255, 0),
+    (255, 0, 0),
+    (0, 255, 85),
+    (0, 255, 170),
+    (0, 255, 255),
+    (0, 170, 255),
+    (0, 85, 255),
+    (0, 0, 255),
+    (255, 0, 170),
+    (170, 0, 255),
+    (255, 0, 255),
+    (85, 0, 255),
+    (0, 0, 255),
+    (0, 0, 255),
+    (0, 0, 255),
+    (0, 255, 255),
+    (0, 255, 255),
+    (0, 255, 255),
+)
+
+# DensePose fine parts I = 1..24 (index 0 = background).
+DENSEPOSE_PARTS: Final[tuple[str, ...]] = (
+    "background",
+    "torso_back",
+    "torso_front",
+    "right_hand",
+    "left_hand",
+    "left_foot",
+    "right_foot",
+    "right_upper_leg_back",
+    "left_upper_leg_back",
+    "right_upper_leg_front",
+    "left_upper_leg_front",
+    "right_lower_leg_back",
+    "left_lower_leg_back",
+    "right_lower_leg_front",
+    "left_lower_leg_front",
+    "left_upper_arm_inside",
+    "right_upper_arm_inside",
+    "left_upper_arm_outside",
+    "right_upper_arm_outside",
+    "left_lower_arm_inside",
+    "right_lower_arm_inside",
+    "left_lower_arm_outside",
+    "right_lower_arm_outside",
+    "head_right",
+    "head_left",
+)
+# ``image-densepose`` colour of part I (RGB): OpenCV PARULA at uint8(I * 255 / 24); index 0 black.
+DENSEPOSE_PARULA: Final[tuple[tuple[int, int, int], ...]] = (
+    (0, 0, 0),
+    (37, 60, 163),
+    (20, 80, 194),
+    (4, 97, 223),
+    (8, 110, 221),
+    (14, 122, 216),
+    (20, 132, 212),
+    (15, 144, 208),
+    (11, 156, 203),
+    (6, 166, 198),
+    (22, 173, 185),
+    (38, 179, 172),
+    (55, 185, 159),
+    (86, 187, 144),
+    (114, 189, 130),
+    (145, 191, 116),
+    (170, 189, 105),
+    (192, 188, 96),
+    (216, 186, 86),
+    (228, 192, 74),
+    (240, 199, 60),
+    (252, 206, 46),
+    (251, 220, 36),
+    (250, 235, 25),
+    (249, 251, 14),
+)
+
+# MediaPipe BlazePose's 33 landmarks.
+BLAZEPOSE_LANDMARKS: Final[tuple[str, ...]] = (
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
+# BODY_25 joint j is BlazePose landmark BLAZEPOSE_TO_BODY25[j]; -1 = no counterpart. Neck (1) and
+# mid-hip (8) are synthesised as the midpoints of the shoulders and of the hips; the small toes
+# (20, 23) have no BlazePose landmark; the big toes are BlazePose's foot index points.
+BLAZEPOSE_TO_BODY25: Final[tuple[int, ...]] = (
+    0,
+    -1,
+    12,
+    14,
+    16,
+    11,
+    13,
+    15,
+    -1,
+    24,
+    26,
+    28,
+    23,
+    25,
+    27,
+    5,
+    2,
+    8,
+    7,
+    31,
+    -1,
+    29,
+    32,
+    -1,
+    30,
+)

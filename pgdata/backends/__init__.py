@@ -1,0 +1,1 @@
+"""Model backends behind the try-on stages; each optional dependency is imported lazily."""

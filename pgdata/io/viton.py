@@ -1,0 +1,243 @@
+"""VITON-HD / HR-VITON dataset folders: layout, names, parse PNGs, masks, garments.
+
+pgdata writes the HR-VITON flavour (``zalando-hd-resized``) and reads both it and the VITON-HD
+flavour (hyphenated ``openpose-json``, plain ``image-parse``), see ``shared/reference/tryon.md`` §1:
+
+===============================  ==========================================
+``image/<id>.jpg``               person photo (input)
+``cloth/<cid>.jpg``              garment photo (input; RGBA PNGs are flattened)
+``cloth-mask/<cid>.jpg``         garment mask, JPEG mode L
+``image-parse-v3/<id>.png``      parsing, PNG mode P, ids 0..19, VITON-HD palette
+``openpose_json/<id>_keypoints.json``  OpenPose 1.3 BODY_25
+``openpose_img/<id>_rendered.png``     skeleton rendering
+``image-densepose/<id>.jpg``     DensePose parts in PARULA colours
+``agnostic-v3.2/<id>.jpg``       agnostic person
+``image-parse-agnostic-v3.2/<id>.png``  parse-agnostic map
+===============================  ==========================================
+
+A dataset root is either one split folder holding ``image/`` or a folder with ``train/`` and/or
+``test/`` split folders (HR-VITON's ``dataroot``).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from pgdata.errors import InputFormatError
+from pgdata.io.atomic import atomic_write_bytes
+from pgdata.labels import CIHP_PALETTE, VOC_PALETTE
+from pgdata.stages.parsing import UnknownColoursError, colours_to_labels
+
+__all__ = [
+    "FOLDERS",
+    "IMAGE_SUFFIXES",
+    "cloth_ids",
+    "decode_parse_png",
+    "find_input",
+    "output_path",
+    "person_ids",
+    "read_garment",
+    "read_parse_png",
+    "split_dirs",
+    "write_mask_jpeg",
+    "write_parse_png",
+]
+
+# kind -> (folder names, HR-VITON's first; file name pattern)
+FOLDERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "image": (("image",), "{}.jpg"),
+    "cloth": (("cloth",), "{}.jpg"),
+    "cloth_mask": (("cloth-mask",), "{}.jpg"),
+    "parse": (("image-parse-v3", "image-parse"), "{}.png"),
+    "parse_agnostic": (("image-parse-agnostic-v3.2",), "{}.png"),
+    "openpose_json": (("openpose_json", "openpose-json"), "{}_keypoints.json"),
+    "openpose_img": (("openpose_img", "openpose-img"), "{}_rendered.png"),
+    "densepose": (("image-densepose",), "{}.jpg"),
+    "agnostic": (("agnostic-v3.2",), "{}.jpg"),
+}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+SPLITS = ("train", "test")
+
+
+def split_dirs(root: Path) -> list[tuple[str, Path]]:
+    """``[(split, folder)]`` of a dataset root (one split folder, or ``train/`` and ``test/``).
+
+    A lone split folder is named after itself when that is ``train`` or ``test``, else ``test``.
+
+    Raises:
+        InputFormatError: no ``image/`` folder in ROOT, ROOT/train or ROOT/test.
+    """
+    root = Path(root)
+    if (root / "image").is_dir():
+        return [(root.name if root.name in SPLITS else "test", root)]
+    found = [(s, root / s) for s in SPLITS if (root / s / "image").is_dir()]
+    if not found:
+        raise InputFormatError(
+            root,
+            "not a VITON-HD dataset root: expected ROOT/image/ or ROOT/train/image/, ROOT/test/image/",
+        )
+    return found
+
+
+def _stems(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    stems = {
+        p.stem
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    }
+    return sorted(stems)
+
+
+def person_ids(split_dir: Path) -> list[str]:
+    """Sorted person ids: stems of the images in ``split_dir/image``."""
+    return _stems(split_dir / "image")
+
+
+def cloth_ids(split_dir: Path) -> list[str]:
+    """Sorted garment ids: stems of the images in ``split_dir/cloth``."""
+    return _stems(split_dir / "cloth")
+
+
+def output_path(split_dir: Path, kind: str, item: str) -> Path:
+    """Where pgdata writes ``kind`` for ``item`` (the HR-VITON folder name)."""
+    folders, pattern = FOLDERS[kind]
+    return split_dir / folders[0] / pattern.format(item)
+
+
+def find_input(split_dir: Path, kind: str, item: str) -> Path | None:
+    """The existing ``kind`` file of ``item`` in either flavour's folder, or None.
+
+    Person and garment images may also be ``.jpeg`` or ``.png``.
+    """
+    folders, pattern = FOLDERS[kind]
+    names = [pattern.format(item)]
+    if kind in ("image", "cloth"):
+        names += [f"{item}.jpeg", f"{item}.png"]
+    for folder in folders:
+        for name in names:
+            p = split_dir / folder / name
+            if p.is_file():
+                return p
+    return None
+
+
+def decode_parse_png(data: bytes, source: str | Path, n_labels: int = 20) -> np.ndarray:
+    """A parsing image's bytes → ``(H, W)`` uint8 label ids.
+
+    - mode ``P``: the pixel values (indices) are the ids, whatever the palette (never map
+      colours back); ``L``: the grey values are the ids (CIHP-PGN's raw output);
+    - ``RGB``/``RGBA`` (e.g. a ``_vis.png``): converted only when every colour is exactly one of
+      the first ``n_labels`` colours of the VITON-HD or the PASCAL VOC (SCHP) palette.
+
+    Raises:
+        InputFormatError: undecodable, another mode, colours outside both palettes, or ids
+            ``>= n_labels`` (the message lists them).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("P", "L"):
+                labels = np.array(im, dtype=np.uint8)
+            elif mode in ("RGB", "RGBA"):
+                rgb = np.array(im.convert("RGB"))
+            elif mode in ("I", "I;16"):
+                wide = np.array(im)
+                if wide.max(initial=0) > 255:
+                    raise InputFormatError(
+                        source, f"16-bit label image with ids up to {int(wide.max())}"
+                    )
+                labels = wide.astype(np.uint8)
+            else:
+                raise InputFormatError(
+                    source,
+                    f"parsing image has mode {mode}; expected P (palette), L (grey ids) or RGB",
+                )
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        if isinstance(e, InputFormatError):
+            raise
+        raise InputFormatError(source, f"cannot read parsing image ({e})") from None
+    if mode in ("RGB", "RGBA"):
+        errors = []
+        for name, palette in (("VITON-HD", CIHP_PALETTE), ("PASCAL VOC", VOC_PALETTE)):
+            try:
+                labels = colours_to_labels(rgb, palette, n_labels)
+                break
+            except UnknownColoursError as e:
+                errors.append(f"{name}: {e}")
+        else:
+            raise InputFormatError(
+                source,
+                "RGB parsing image whose colours are not exactly a known palette ("
+                + "; ".join(errors)
+                + "); save the parser's raw label PNG (mode L or P) instead",
+            )
+    bad = np.flatnonzero(np.bincount(labels.ravel(), minlength=256)[n_labels:]) + n_labels
+    if bad.size:
+        raise InputFormatError(
+            source,
+            f"unknown labels {[int(b) for b in bad]} (this scheme has ids 0..{n_labels - 1})",
+        )
+    return labels
+
+
+def read_parse_png(path: str | Path, n_labels: int = 20) -> np.ndarray:
+    """Read a parsing PNG (see :func:`decode_parse_png`)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputFormatError(path, "parsing file not found") from None
+    if not data:
+        raise InputFormatError(path, "zero-byte parsing file")
+    return decode_parse_png(data, path, n_labels)
+
+
+def encode_parse_png(labels: np.ndarray) -> bytes:
+    """PNG bytes of an ``(H, W)`` uint8 label map in mode P with the VITON-HD palette."""
+    if labels.dtype != np.uint8 or labels.ndim != 2:
+        raise ValueError(f"label map must be (H, W) uint8, got {labels.dtype} {labels.shape}")
+    im = Image.fromarray(labels)
+    im.putpalette(CIHP_PALETTE)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def write_parse_png(path: str | Path, labels: np.ndarray) -> None:
+    """Write a label map exactly as VITON-HD's ``image-parse-v3`` (mode P, its palette), atomically."""
+    atomic_write_bytes(path, encode_parse_png(labels))
+
+
+def write_mask_jpeg(path: str | Path, mask: np.ndarray, quality: int = 95) -> None:
+    """Write an ``(H, W)`` uint8 mask as a greyscale (mode L) JPEG, atomically."""
+    if mask.dtype != np.uint8 or mask.ndim != 2:
+        raise ValueError(f"mask must be (H, W) uint8, got {mask.dtype} {mask.shape}")
+    ok, buf = cv2.imencode(".jpg", mask, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    atomic_write_bytes(path, bytes(buf.tobytes()))
+
+
+def read_garment(path: str | Path) -> np.ndarray:
+    """Read a garment photo as ``(H, W, 3)`` RGB or, when it has an alpha channel, ``(H, W, 4)`` RGBA."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputFormatError(path, "garment image not found") from None
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    if arr is None:
+        raise InputFormatError(path, "cannot decode image (corrupt, truncated or not an image)")
+    if arr.dtype != np.uint8:
+        arr = (arr / 257).astype(np.uint8) if arr.dtype == np.uint16 else arr.astype(np.uint8)
+    if arr.ndim == 2:
+        return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB))
+    if arr.shape[2] == 4:
+        return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA))
+    return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB))

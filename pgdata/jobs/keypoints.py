@@ -1,0 +1,134 @@
+"""``pgdata keypoints``: BODY_25 OpenPose JSON + skeleton rendering for every person photo.
+
+Backends: ``openpose-json`` imports OpenPose output (BODY_25 or COCO-18, the most confident
+person; COCO-18 is converted with mid-hip synthesised); ``mediapipe`` estimates BlazePose
+landmarks offline and maps them onto BODY_25 (neck and mid-hip synthesised). Writes
+``openpose_json/<id>_keypoints.json`` (OpenPose 1.3, one person) and
+``openpose_img/<id>_rendered.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from pgdata.errors import ConfigError
+from pgdata.io.atomic import atomic_write_bytes
+from pgdata.io.images import encode_png, read_rgb
+from pgdata.io.openpose import best_person, read_openpose, write_openpose
+from pgdata.io.viton import find_input, output_path, person_ids, split_dirs
+from pgdata.jobs.parsing import image_size
+from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.stages.blazepose import MIN_VISIBILITY
+from pgdata.stages.keypoints import coco18_to_body25
+from pgdata.stages.pose_render import render_openpose
+
+__all__ = ["BACKENDS", "KeypointsConfig", "check_fits", "run_keypoints"]
+
+Backend = Literal["openpose-json", "mediapipe"]
+BACKENDS: tuple[Backend, ...] = ("openpose-json", "mediapipe")
+
+
+@dataclass(frozen=True)
+class KeypointsConfig:
+    """Options of ``pgdata keypoints``."""
+
+    root: Path
+    backend: Backend = "openpose-json"
+    import_dir: Path | None = None
+    min_visibility: float = MIN_VISIBILITY  # mediapipe: landmarks below are missing
+    force: bool = False
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"keypoint backend {self.backend!r}: expected one of {BACKENDS}")
+        if self.backend == "openpose-json" and self.import_dir is None:
+            raise ConfigError("--backend openpose-json needs --import DIR (OpenPose JSON files)")
+
+
+def check_fits(pose: np.ndarray, size_hw: tuple[int, int], source: Path) -> None:
+    """:class:`Rejected` when no joint is present or joints lie outside the image."""
+    ok = pose[:, 2] > 0
+    if not ok.any():
+        raise Rejected(source, "no person detected")
+    h, w = size_hw
+    xs, ys = pose[ok, 0], pose[ok, 1]
+    if xs.max() > w or ys.max() > h or xs.min() < 0 or ys.min() < 0:
+        raise Rejected(
+            source,
+            f"size mismatch: keypoints reach ({xs.max():.0f}, {ys.max():.0f}) outside the "
+            f"{w}x{h} image (W x H); were they computed on a resized photo?",
+        )
+
+
+def _find_json(import_dir: Path, split: str, key: str) -> Path | None:
+    for d in (import_dir / split, import_dir):
+        for name in (f"{key}_keypoints.json", f"{key}.json"):
+            if (d / name).is_file():
+                return d / name
+    return None
+
+
+def run_keypoints(
+    cfg: KeypointsConfig, progress: Callable[[int], None] | None = None
+) -> StageResult:
+    """Fill ``openpose_json/`` and ``openpose_img/`` of every split folder of ``cfg.root``."""
+    splits = split_dirs(cfg.root)
+    split_of = {d: s for s, d in splits}
+    items = [Item(d, k) for _, d in splits for k in person_ids(d)]
+
+    def done(item: Item) -> bool:
+        return not cfg.force and all(
+            output_path(item.split_dir, kind, item.key).is_file()
+            for kind in ("openpose_json", "openpose_img")
+        )
+
+    with contextlib.ExitStack() as stack:
+        estimator = None
+        if cfg.backend == "mediapipe":
+            from pgdata.backends.mediapipe_pose import MediaPipePose
+
+            estimator = stack.enter_context(MediaPipePose(cfg.min_visibility))
+
+        def process(item: Item) -> None:
+            image = find_input(item.split_dir, "image", item.key)
+            assert image is not None
+            json_out = output_path(item.split_dir, "openpose_json", item.key)
+            size = image_size(image)
+            if json_out.is_file() and not cfg.force:  # only the rendering is missing
+                people = read_openpose(json_out)
+                pose = people[0] if people else None
+                source = json_out
+            elif estimator is not None:
+                pose = estimator.estimate(read_rgb(image))
+                source = image
+            else:
+                assert cfg.import_dir is not None
+                found = _find_json(cfg.import_dir, split_of[item.split_dir], item.key)
+                if found is None:
+                    raise Rejected(
+                        image, f"no keypoints: {item.key}_keypoints.json not in {cfg.import_dir}"
+                    )
+                pose = best_person(read_openpose(found))
+                source = found
+            if pose is None:
+                raise Rejected(source, "no person detected")
+            if len(pose) == 18:
+                pose = coco18_to_body25(pose)
+            check_fits(pose, size, source)
+            if not json_out.is_file() or cfg.force:
+                write_openpose(json_out, [pose])
+            rendering = render_openpose(pose, size)
+            atomic_write_bytes(
+                output_path(item.split_dir, "openpose_img", item.key), encode_png(rendering)
+            )
+
+        return run_items(
+            "keypoints", cfg.root, items, done, process, strict=cfg.strict, progress=progress
+        )

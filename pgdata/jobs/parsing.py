@@ -1,0 +1,132 @@
+"""``pgdata parsing``: import (or compute) human parsing into ``image-parse-v3/<id>.png``.
+
+Sources, per person: a result file in ``import_dir`` (``<id>.png`` or ``<split>/<id>.png``: a
+label PNG, a palette PNG or an RGB visualisation whose colours are exactly the VITON-HD or VOC
+palette), or a user's parsing model (``backend``, see :mod:`pgdata.backends.plugin`). Ids are
+validated against the scheme, converted to VITON-HD ids with the named tables, resized to the
+photo when only the resolution differs (nearest, or upsample-and-smooth), and written as mode-P
+PNGs with the VITON-HD palette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from pgdata.backends.plugin import ParsingModel, load_parsing_model
+from pgdata.errors import ConfigError
+from pgdata.io.images import read_rgb
+from pgdata.io.viton import (
+    decode_parse_png,
+    find_input,
+    output_path,
+    person_ids,
+    split_dirs,
+    write_parse_png,
+)
+from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.labels import SCHEMES
+from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
+
+__all__ = ["ParsingConfig", "Scheme", "image_size", "run_parsing"]
+
+Scheme = Literal["cihp", "lip", "atr", "pascal"]
+# a parsing result may differ from the photo in resolution, not in aspect ratio
+ASPECT_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class ParsingConfig:
+    """Options of ``pgdata parsing``."""
+
+    root: Path
+    import_dir: Path | None = None
+    scheme: Scheme = "cihp"
+    smooth: bool = False  # upsample-and-smooth smaller maps (HR-VITON: 15x15, sigma 3)
+    backend: str | None = None  # module[:factory] of a user parsing model
+    weights: Path | None = None
+    force: bool = False
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ConfigError(f"scheme {self.scheme!r}: expected one of {sorted(SCHEMES)}")
+        if self.import_dir is None and self.backend is None:
+            raise ConfigError(
+                "parsing needs a source: --import DIR (parser outputs) or --backend MODULE"
+            )
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(H, W)`` of an image file from its header; :class:`Rejected` when unreadable."""
+    try:
+        with Image.open(path) as im:
+            return im.height, im.width
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise Rejected(path, f"unreadable image ({e})") from None
+
+
+def fit_to(labels: np.ndarray, size_hw: tuple[int, int], source: Path, smooth: bool) -> np.ndarray:
+    """Resize a label map to the photo's size when only the resolution differs."""
+    (lh, lw), (h, w) = labels.shape, size_hw
+    if (lh, lw) == (h, w):
+        return labels
+    if abs(lh / lw - h / w) > ASPECT_TOLERANCE * (h / w):
+        raise Rejected(source, f"size mismatch: parsing is {lw}x{lh}, image is {w}x{h} (W x H)")
+    if smooth and lh < h:
+        return upsample_smooth(labels, size_hw)
+    return resize_parsing(labels, size_hw)
+
+
+def _find_import(import_dir: Path, split: str, key: str) -> Path | None:
+    for p in (import_dir / split / f"{key}.png", import_dir / f"{key}.png"):
+        if p.is_file():
+            return p
+    return None
+
+
+def run_parsing(cfg: ParsingConfig, progress: Callable[[int], None] | None = None) -> StageResult:
+    """Fill ``image-parse-v3/`` of every split folder of ``cfg.root``."""
+    n_labels = len(SCHEMES[cfg.scheme][0])
+    model: ParsingModel | None = None
+    if cfg.backend is not None:
+        model = load_parsing_model(cfg.backend, cfg.weights)
+    splits = split_dirs(cfg.root)
+    split_of = {d: s for s, d in splits}
+    items = [Item(d, k) for _, d in splits for k in person_ids(d)]
+
+    def done(item: Item) -> bool:
+        return not cfg.force and output_path(item.split_dir, "parse", item.key).is_file()
+
+    def process(item: Item) -> None:
+        image = find_input(item.split_dir, "image", item.key)
+        assert image is not None  # items come from the image folder
+        size = image_size(image)
+        src = (
+            _find_import(cfg.import_dir, split_of[item.split_dir], item.key)
+            if cfg.import_dir is not None
+            else None
+        )
+        if src is not None:
+            labels = decode_parse_png(src.read_bytes(), src, n_labels)
+        elif model is not None:
+            src = image
+            labels = np.asarray(model(read_rgb(image)), dtype=np.uint8)
+            bad = unknown_labels(labels, n_labels)
+            if labels.ndim != 2 or bad:
+                raise Rejected(
+                    image, f"parsing model returned bad labels (ids {bad}, shape {labels.shape})"
+                )
+        else:
+            raise Rejected(image, f"no parsing result: {item.key}.png not in {cfg.import_dir}")
+        labels = fit_to(to_viton(labels, cfg.scheme), size, src, cfg.smooth)
+        write_parse_png(output_path(item.split_dir, "parse", item.key), labels)
+
+    return run_items(
+        "parsing", cfg.root, items, done, process, strict=cfg.strict, progress=progress
+    )
