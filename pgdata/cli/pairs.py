@@ -40,7 +40,10 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     "build-pairs", short_help="Build pose-transfer pair lists (and annotations, images)."
 )
 @click.option(
-    "--dataset", type=click.Choice(DATASETS), required=True, help="Which pose-transfer dataset."
+    "--dataset",
+    type=click.Choice((*DATASETS, "viton-hd")),
+    required=True,
+    help="Which dataset: a pose-transfer one, or viton-hd (try-on train_pairs.txt / test_pairs.txt from --root).",
 )
 @click.option(
     "--root",
@@ -136,6 +139,11 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     help="Fail on the first bad item instead of listing it in rejected.csv.",
 )
 @click.option(
+    "--unpaired",
+    is_flag=True,
+    help="viton-hd: give each person a seeded random other garment (unpaired lists) instead of its own.",
+)
+@click.option(
     "--workers",
     default=1,
     show_default=True,
@@ -162,6 +170,7 @@ def build_pairs(
     no_test_cap: bool,
     seed: int,
     strict: bool,
+    unpaired: bool,
     workers: int,
 ) -> None:
     """Write the pair lists PATN, GFLA and DPTN read, byte-compatible with the published CSVs.
@@ -175,6 +184,11 @@ def build_pairs(
     identity, every ordered pair of distinct images in file order; the test list is shuffled by
     RandomState(seed) and capped at --test-cap.
     """
+    if dataset == "viton-hd":
+        _viton_pairs(root, out, unpaired, seed, annotations_train or annotations_test)
+        return
+    if unpaired:
+        raise click.UsageError("--unpaired applies to --dataset viton-hd")
     rule = PairRule(
         required_joints=required_joints,
         exclude_prefixes=exclude_prefixes,
@@ -205,6 +219,24 @@ def build_pairs(
         raise click.UsageError(str(e)) from e
     with progress_bar(None, "images") as update:
         result = run_build_pairs(cfg, progress=update)
+    for path in result.files:
+        echo_result(str(path))
+    echo_result(result.summary())
+
+
+def _viton_pairs(
+    root: Path | None, out: Path, unpaired: bool, seed: int, annotations: Path | None
+) -> None:
+    """``--dataset viton-hd``: VITON-HD pair lists of the split folders under --root."""
+    from pgdata.jobs.tryon_pairs import VitonPairsConfig, run_viton_pairs
+
+    if root is None or annotations is not None:
+        raise click.UsageError(
+            "--dataset viton-hd needs --root (ROOT/image/ + ROOT/cloth/, or ROOT/train/ and ROOT/test/)"
+        )
+    result = run_viton_pairs(VitonPairsConfig(root, out, unpaired, seed))
+    for item, reason in result.rejected:
+        click.echo(f"rejected {item}: {reason}", err=True)
     for path in result.files:
         echo_result(str(path))
     echo_result(result.summary())

@@ -43,3 +43,31 @@ def preview_pairs(pairs_dir: Path, out: Path, count: int, seed: int) -> None:
         f"preview: wrote {result.out} ({result.pairs} pairs; {result.with_images} images, "
         f"{result.without_images} skeleton-only)"
     )
+
+
+@preview.command("tryon", short_help="One row per try-on sample, every stage's output.")
+@click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("preview.html"),
+    show_default=True,
+    help="HTML file to write.",
+)
+@click.option(
+    "-n",
+    "--count",
+    default=24,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Samples per split (in id order).",
+)
+def preview_tryon(root: Path, out: Path, count: int) -> None:
+    """Show a VITON-HD root (what `pgdata tryon` fills): image | parsing | skeleton | densepose |
+    agnostic | parse-agnostic | cloth | mask, one row per person."""
+    from pgdata.jobs.preview_tryon import PreviewTryonConfig, run_preview_tryon
+
+    result = run_preview_tryon(PreviewTryonConfig(root, out, count))
+    echo_result(
+        f"preview: wrote {result.out} ({result.rows} samples; {result.missing} missing cells)"
+    )
