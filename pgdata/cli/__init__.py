@@ -39,7 +39,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import pairs, preview, sample, shards
+    from pgdata.cli import crawl, pairs, preview, sample, shards
 
     for cmd in (
         sample.sample,
@@ -48,6 +48,7 @@ def _register() -> None:
         shards.build,
         shards.verify,
         shards.info,
+        crawl.crawl,
     ):
         cli.add_command(cmd)
 

@@ -1,0 +1,121 @@
+"""Store configs: every shipped file loads; malformed ones name the key and what is expected."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pgdata.crawl.config import load_store, parse_store
+from pgdata.crawl.settings import POLITE_DEFAULTS, crawl_settings
+from pgdata.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+STORES = sorted((ROOT / "crawlers").glob("*.toml"))
+
+BASE = {
+    "name": "shop",
+    "allowed_domains": ["shop.example"],
+    "start_urls": ["https://shop.example/all"],
+    "product_url": "/p/",
+}
+
+
+@pytest.mark.parametrize("path", STORES, ids=lambda p: p.name)
+def test_shipped_store_configs_load(path: Path) -> None:
+    store = load_store(path)
+    assert store.name == path.stem
+    assert store.start_urls()
+    if path.stem != "fixture_shop":
+        assert store.verified is False, "real-store configs are unverified against the live site"
+
+
+def test_at_least_two_real_stores() -> None:
+    assert len([p for p in STORES if p.stem != "fixture_shop"]) >= 2
+
+
+def test_categories_and_start_urls() -> None:
+    store = parse_store({**BASE, "categories": {"bottoms": ["https://shop.example/c/b"]}})
+    assert store.category_names() == ["all", "bottoms"]
+    assert store.start_urls("bottoms") == [("bottoms", "https://shop.example/c/b")]
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "expected"),
+    [
+        ({"colour": "x"}, "colour", "one of the known keys"),
+        ({"name": "Shop A"}, "name", "lower-case"),
+        ({"allowed_domains": []}, "allowed_domains", "at least one"),
+        ({"allowed_domains": ["https://shop.example"]}, "allowed_domains", "host names only"),
+        ({"media_domains": "cdn.example"}, "media_domains", "a list of non-empty strings"),
+        ({"start_urls": ["/relative"]}, "start_urls", "absolute http(s) URLs"),
+        ({"product_url": "(unclosed"}, "product_url", "a valid regular expression"),
+        ({"listing": {"product_links": "a[["}}, "listing.product_links", "valid CSS selector"),
+        ({"listing": {"next": "a"}}, "listing.next", "one of"),
+        ({"product": {"images": "xpath://img[@"}}, "product.images", "valid CSS selector or XPath"),
+        ({"product": {"size": "x"}}, "product.size", "one of"),
+        (
+            {"product": {"image_url_rewrite": ["only-one"]}},
+            "product.image_url_rewrite",
+            "[regex, replacement]",
+        ),
+        ({"settings": {"DOWNLOAD_DELAY": "1"}}, "settings.DOWNLOAD_DELAY", "a number >= 0"),
+        (
+            {"settings": {"CONCURRENT_REQUESTS_PER_DOMAIN": 1.5}},
+            "settings.CONCURRENT_REQUESTS_PER_DOMAIN",
+            "(int)",
+        ),
+        ({"settings": {"ROBOTSTXT_OBEY": False}}, "settings.ROBOTSTXT_OBEY", "one of"),
+        (
+            {"categories": {"Bottoms": ["https://shop.example/b"]}},
+            "categories.Bottoms",
+            "category name",
+        ),
+        ({"verified": "yes"}, "verified", "true or false"),
+    ],
+)
+def test_malformed_config_names_key(change: dict[str, object], key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_store({**BASE, **change}, source=Path("crawlers/shop.toml"))
+    msg = str(err.value)
+    assert msg.startswith(f"crawlers/shop.toml: {key}: expected"), msg
+    assert expected in msg
+
+
+def test_needs_a_product_rule_and_a_start() -> None:
+    with pytest.raises(ConfigError, match="listing.product_links"):
+        parse_store({k: v for k, v in BASE.items() if k != "product_url"})
+    with pytest.raises(ConfigError, match="start_urls"):
+        parse_store({k: v for k, v in BASE.items() if k != "start_urls"})
+
+
+def test_toml_syntax_error_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_store(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_store(tmp_path / "missing.toml")
+
+
+def test_settings_precedence(tmp_path: Path) -> None:
+    s = crawl_settings(tmp_path, {"DOWNLOAD_DELAY": 2.0}, {}, jobdir=None)
+    assert s["DOWNLOAD_DELAY"] == 2.0
+    s = crawl_settings(tmp_path, {"DOWNLOAD_DELAY": 2.0}, {"DOWNLOAD_DELAY": 0.0}, jobdir=tmp_path)
+    assert s["DOWNLOAD_DELAY"] == 0.0 and s["JOBDIR"] == str(tmp_path)
+    assert POLITE_DEFAULTS["ROBOTSTXT_OBEY"] is True
+    assert POLITE_DEFAULTS["DOWNLOAD_DELAY"] >= 1.0
+    assert POLITE_DEFAULTS["CONCURRENT_REQUESTS_PER_DOMAIN"] <= 2
+    assert POLITE_DEFAULTS["AUTOTHROTTLE_ENABLED"] is True
+    assert POLITE_DEFAULTS["USER_AGENT"].startswith("pgdata/")
+
+
+def test_fixture_store_is_plain_toml() -> None:
+    data = tomllib.loads((ROOT / "crawlers" / "fixture_shop.toml").read_text())
+    assert "shop.fixture.invalid" in data["allowed_domains"]
