@@ -18,7 +18,8 @@ How it stays correct under crashes:
    inputs or config are refused unless ``overwrite``.
 
 Bad input is repaired where that is safe (grey, CMYK or alpha images → RGB; wrong size →
-resized with keypoints scaled; joints outside the image → marked missing) and quarantined
+resized with keypoints scaled; joints far outside the image → marked missing, see
+:func:`offimage_margin`) and quarantined
 otherwise (missing, zero-byte, truncated or undecodable images, images without annotation);
 pairs that lose an image are dropped and counted.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +44,7 @@ from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_text
 from pgdata.io.images import encode_jpeg
-from pgdata.io.jpeg import jpeg_info
+from pgdata.io.jpeg import JpegInfo, jpeg_info
 from pgdata.io.pose_csv import read_annotations, read_pairs
 from pgdata.jobs.build_pairs import DATASETS, output_names
 from pgdata.shards.manifest import MANIFEST, Manifest, ShardEntry, write_manifest
@@ -167,10 +169,10 @@ class _Record:
     name: str
     kps: np.ndarray  # (18, 3)
     image: Path
-    image_sha: str
+    image_stamp: str  # size and mtime: the fast identity used to plan and resume
     image_bytes: int
     parsing: Path | None
-    parsing_sha: str
+    parsing_stamp: str
     person: str
 
 
@@ -186,6 +188,15 @@ class _SplitInput:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _stamp(path: Path) -> tuple[str, int] | None:
+    """("size:mtime_ns", size) of a file, None if it does not exist."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}", st.st_size
 
 
 def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
@@ -207,30 +218,31 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
             rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
             continue
         path = image_dir / name
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        stamp = _stamp(path)
+        if stamp is None:
             rejected.append((f"{split}/{name}", "annotation row without image"))
             continue
         parsing = cfg.source / "parsing" / split / (name.rsplit(".", 1)[0] + ".png")
-        has_parsing = cfg.parsing and parsing.is_file()
+        p_stamp = _stamp(parsing) if cfg.parsing else None
         index[name] = len(records)
         records.append(
             _Record(
                 name,
                 k,
                 path,
-                _sha(data),
-                len(data),
-                parsing if has_parsing else None,
-                _sha(parsing.read_bytes()) if has_parsing else "",
+                stamp[0],
+                stamp[1],
+                parsing if p_stamp else None,
+                p_stamp[0] if p_stamp else "",
                 group_key(name, key),
             )
         )
     if image_dir.is_dir():
-        for p in sorted(image_dir.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.name not in index:
-                rejected.append((f"{split}/{p.name}", "image without annotation"))
+        with os.scandir(image_dir) as it:
+            listed = sorted(e.name for e in it if e.is_file() and not e.name.startswith("."))
+        rejected.extend(
+            (f"{split}/{n}", "image without annotation") for n in listed if n not in index
+        )
     pairs: list[tuple[int, int, int]] = []
     dropped = 0
     for rank, (a, b) in enumerate(pairs_raw):
@@ -242,9 +254,16 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
     return _SplitInput(split, records, pairs, dropped, rejected, pairs_sha)
 
 
-def _components(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[int]:
-    """Component id per record (union-find over pairs), numbered by first record."""
+def _components(persons: list[str], pairs: Iterable[tuple[int, int, int]]) -> list[int]:
+    """Component id per record, numbered by first record: union-find over pairs and persons.
+
+    A pair never spans two shards, and all images of a person stay together even when some of
+    them are in no pair.
+    """
+    n = len(persons)
     parent = list(range(n))
+    first: dict[str, int] = {}
+    person_links = [(0, first.setdefault(p, i), i) for i, p in enumerate(persons)]
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -252,7 +271,7 @@ def _components(n: int, pairs: Iterable[tuple[int, int, int]]) -> list[int]:
             i = parent[i]
         return i
 
-    for _, a, b in pairs:
+    for _, a, b in [*person_links, *pairs]:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -270,7 +289,7 @@ class _ShardSpec:
 
 
 def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
-    comp = _components(len(inp.records), inp.pairs)
+    comp = _components([r.person for r in inp.records], inp.pairs)
     members: dict[int, list[int]] = {}
     for i, c in enumerate(comp):
         members.setdefault(c, []).append(i)
@@ -313,7 +332,7 @@ def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
         )
         h = hashlib.sha256(json.dumps([content, spec.file], sort_keys=True).encode())
         for r in spec.records:
-            h.update(f"{r.name}\0{r.image_sha}\0{r.parsing_sha}\0{r.person}\0".encode())
+            h.update(f"{r.name}\0{r.image_stamp}\0{r.parsing_stamp}\0{r.person}\0".encode())
             h.update(r.kps.tobytes())
         h.update(np.asarray(pairs, dtype=np.int64).tobytes())
         spec.spec_sha = h.hexdigest()
@@ -324,13 +343,21 @@ def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
 # -------------------------------------------------------------------------------- shard writing
 
 
-def _decode(data: bytes) -> tuple[np.ndarray | None, list[str]]:
+def offimage_margin(sigma: float) -> float:
+    """How far outside the frame a joint may lie and still be kept, in pixels.
+
+    The reference loaders keep joints just outside the crop (PATN's x - 40 shift makes many) and
+    render the visible tail of their Gaussian. Beyond ``sigma * sqrt(2 ln 1e6)`` (31.5 px at
+    sigma 6) a joint adds less than 1e-6 to any pixel, so marking it missing changes no heatmap
+    by more than that: such joints (and garbage coordinates) are marked missing.
+    """
+    return sigma * float(np.sqrt(2 * np.log(1e6)))
+
+
+def _decode(data: bytes, info: JpegInfo | None) -> tuple[np.ndarray | None, list[str]]:
     """RGB uint8 image and the repairs made, or None when the bytes are not a usable image."""
-    info = jpeg_info(data)
     repairs: list[str] = []
     if info is not None:
-        if not info.complete:
-            return None, ["truncated JPEG (no end-of-image marker)"]
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
             return None, ["cannot decode JPEG"]
@@ -356,6 +383,44 @@ def _decode(data: bytes) -> tuple[np.ndarray | None, list[str]]:
     return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), repairs
 
 
+def _image(
+    data: bytes, hw: tuple[int, int], quality: int
+) -> tuple[bytes, tuple[float, float] | None, list[str]] | str:
+    """The JPEG bytes to store, the keypoint scale (x, y) if resized, the repairs; or why not.
+
+    A complete baseline 3-component JPEG already at ``hw`` is stored as is; it is validated by a
+    1/8-scale decode (libjpeg still entropy-decodes the whole stream, so truncation and corrupt
+    headers show up the same; ``pgdata verify`` decodes at full size). Everything else is
+    decoded, repaired where possible and re-encoded.
+    """
+    if not data:
+        return "zero-byte image"
+    info = jpeg_info(data)
+    if info is not None and not info.complete:
+        return "truncated JPEG (no end-of-image marker)"
+    if (
+        info is not None
+        and info.baseline
+        and info.components == 3
+        and (info.height, info.width) == hw
+    ):
+        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8) is None:
+            return "cannot decode JPEG"
+        return data, None, []
+    rgb, notes = _decode(data, info)
+    if rgb is None:
+        return notes[0]
+    scale = None
+    h, w = hw
+    if rgb.shape[:2] != hw:
+        scale = (w / rgb.shape[1], h / rgb.shape[0])
+        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+        notes.append(f"resized to {h}x{w} (keypoints scaled)")
+    if info is not None and not info.baseline and not notes:
+        notes.append("progressive JPEG re-encoded as baseline")
+    return encode_jpeg(rgb, quality), scale, notes
+
+
 def _write(
     spec: _ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
 ) -> dict[str, Any]:
@@ -366,35 +431,32 @@ def _write(
     rejected: list[tuple[str, str]] = []
     repaired: Counter[str] = Counter()
     keep: dict[int, int] = {}
+    digest = hashlib.sha256()  # content of this shard's inputs, for the manifest's inputs_sha256
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
-        data = rec.image.read_bytes()
-        if not data:
-            rejected.append((item, "zero-byte image"))
+        raw = rec.image.read_bytes()
+        digest.update(f"{rec.name}\0{_sha(raw)}\0".encode())
+        prepared = _image(raw, (h, w), quality)
+        if isinstance(prepared, str):
+            rejected.append((item, prepared))
             continue
-        rgb, notes = _decode(data)
-        if rgb is None:
-            rejected.append((item, notes[0]))
-            continue
+        data, scale, notes = prepared
         kps = rec.kps.copy()
-        if rgb.shape[:2] != (h, w):
-            ratio = np.array([w / rgb.shape[1], h / rgb.shape[0]], np.float32)
-            kps[:, :2] *= ratio
-            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-            notes.append(f"resized to {h}x{w} (keypoints scaled)")
-        info = jpeg_info(data)
-        if notes or info is None or not info.baseline:
-            if info is not None and not info.baseline and not notes:
-                notes.append("progressive JPEG re-encoded as baseline")
-            data = encode_jpeg(rgb, quality)
+        if scale is not None:
+            kps[:, :2] *= np.array(scale, np.float32)
+        m = offimage_margin(float(cfg_content["heatmap_sigma"]))
         outside = (kps[:, 2] > 0) & (
-            (kps[:, 0] < 0) | (kps[:, 0] > w - 1) | (kps[:, 1] < 0) | (kps[:, 1] > h - 1)
+            (kps[:, 0] < -m) | (kps[:, 0] > w - 1 + m) | (kps[:, 1] < -m) | (kps[:, 1] > h - 1 + m)
         )
         if outside.any():
             kps[outside] = 0
-            notes.append("keypoints outside the image marked missing")
+            notes.append("keypoints far outside the image marked missing")
         if with_parsing:
-            labels = cv2.imread(str(rec.parsing), cv2.IMREAD_UNCHANGED) if rec.parsing else None
+            png = rec.parsing.read_bytes() if rec.parsing else b""
+            digest.update(_sha(png).encode())
+            labels = (
+                cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED) if png else None
+            )
             if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
                 rejected.append(
                     (item, "missing or unreadable parsing map (expected a grey 8-bit label PNG)")
@@ -420,6 +482,7 @@ def _write(
         "repaired": dict(sorted(repaired.items())),
         "dropped_pairs": len(spec.pairs) - len(pairs),
         "pairs": len(pairs),
+        "inputs_sha256": digest.hexdigest(),
     }
     table = np.asarray([(a, b) for _, a, b in pairs], dtype=np.int32).reshape(-1, 2)
     ranks = np.asarray([r for r, _, _ in pairs], dtype=np.int64)
@@ -486,7 +549,7 @@ def _prepare_out(cfg: BuildConfig, plan_doc: dict[str, Any]) -> None:
         old = json.loads(plan_path.read_text(encoding="utf-8"))
         same = (
             old.get("config") == plan_doc["config"]
-            and old.get("inputs_sha256") == plan_doc["inputs_sha256"]
+            and old.get("inputs_stamp") == plan_doc["inputs_stamp"]
         )
     if same:
         return
@@ -515,17 +578,15 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
             cfg.source, f"no annotation CSV ({' or '.join(names)}); run `pgdata build-pairs` first"
         )
     specs = [spec for inp in inputs for spec in _plan(cfg, inp)]
-    h = hashlib.sha256()
+    stamp = hashlib.sha256()  # identity of the inputs from sizes and mtimes (no reading)
     for inp in inputs:
-        h.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
-        for r in inp.records:
-            h.update(f"{r.name}\0{r.image_sha}\0{r.parsing_sha}\0".encode())
-            h.update(r.kps.tobytes())
-    inputs_sha = h.hexdigest()
+        stamp.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
+    for spec in specs:
+        stamp.update(spec.spec_sha.encode())
     content = cfg.content()
     plan_doc = {
         "config": content,
-        "inputs_sha256": inputs_sha,
+        "inputs_stamp": stamp.hexdigest(),
         "shards": [{"file": s.file, "spec_sha256": s.spec_sha} for s in specs],
     }
     _prepare_out(cfg, plan_doc)
@@ -555,6 +616,14 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         if stray.name not in planned:
             stray.unlink()  # a shard of an earlier plan of this same build
 
+    content_sha = hashlib.sha256()  # inputs by content: pair CSVs, images, parsing, keypoints
+    for inp in inputs:
+        content_sha.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
+        for r in inp.records:
+            content_sha.update(r.kps.tobytes())
+    for spec in specs:
+        content_sha.update(str(results[spec.file]["inputs_sha256"]).encode())
+    inputs_sha = content_sha.hexdigest()
     rejected = [r for inp in inputs for r in inp.rejected]
     shards, repaired, dropped = [], Counter[str](), sum(inp.dropped_pairs for inp in inputs)
     for spec in specs:

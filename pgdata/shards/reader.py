@@ -30,6 +30,7 @@ class ShardReader:
         self._file: h5py.File | None = None
         self._pid: int | None = None
         self._offsets: dict[str, np.ndarray] = {}
+        self._datasets: dict[str, h5py.Dataset] = {}
 
     # -- opening ------------------------------------------------------------------------------
     def _open(self) -> h5py.File:
@@ -40,7 +41,7 @@ class ShardReader:
                 raise InputFormatError(self.path, "shard file not found") from None
             except OSError as e:
                 raise InputFormatError(self.path, f"not a readable HDF5 file ({e})") from None
-            self._file, self._pid, self._offsets = f, os.getpid(), {}
+            self._file, self._pid, self._offsets, self._datasets = f, os.getpid(), {}, {}
             self._validate(f)
         return self._file
 
@@ -117,13 +118,20 @@ class ShardReader:
     # -- data ---------------------------------------------------------------------------------
     def encoded(self, column: str, i: int) -> bytes:
         """The encoded bytes of record ``i`` of an ``encoded`` column."""
-        f = self._open()
+        ds = self._dataset(column)
         off = self._offsets[column]
-        return bytes(f[column][off[i] : off[i + 1]].tobytes())
+        return bytes(ds[off[i] : off[i + 1]].tobytes())
+
+    def _dataset(self, column: str) -> h5py.Dataset:
+        f = self._open()
+        ds = self._datasets.get(column)
+        if ds is None:
+            ds = self._datasets[column] = f[column]
+        return ds
 
     def array(self, column: str, i: int) -> np.ndarray:
         """Record ``i`` of an ``array`` column."""
-        return np.asarray(self._open()[column][i])
+        return np.asarray(self._dataset(column)[i])
 
     def column(self, column: str) -> np.ndarray:
         """A whole column (arrays, strings as ``str``) read into memory."""

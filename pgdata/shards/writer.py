@@ -87,11 +87,13 @@ def write_shard(
             for col in schema.columns:
                 values = columns[col.name]
                 if col.kind == "encoded":
-                    blobs = [bytes(v) for v in values]
                     offsets = np.zeros(n + 1, dtype=np.int64)
-                    np.cumsum([len(b) for b in blobs], out=offsets[1:])
-                    blob = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-                    f.create_dataset(col.name, data=blob, track_times=False)
+                    np.cumsum([len(v) for v in values], out=offsets[1:])
+                    blob = bytearray(int(offsets[-1]))  # one copy of the bytes, filled in place
+                    view = memoryview(blob)
+                    for start, v in zip(offsets[:-1].tolist(), values, strict=True):
+                        view[start : start + len(v)] = v
+                    f.create_dataset(col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False)
                     f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
                 elif col.kind == "array":
                     arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))

@@ -10,8 +10,12 @@ O(J (H + W)) exponentials plus one multiply per output value instead of O(J H W)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported when a batch is rendered: dataset building never loads it
+    import torch
 
 __all__ = ["DEFAULT_SIGMA", "render_heatmaps", "render_heatmaps_torch"]
 
@@ -78,6 +82,8 @@ def render_heatmaps_torch(
     Returns:
         float32 ``(B, J, H, W)`` on ``kps.device`` (``out`` when given).
     """
+    import torch
+
     if kps.ndim != 3 or kps.shape[-1] != 3:
         raise ValueError(f"expected (B, J, 3) keypoints, got shape {tuple(kps.shape)}")
     h, w = size_hw
