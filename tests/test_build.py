@@ -21,6 +21,7 @@ from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.jobs.sample import SampleConfig, run_sample
 from pgdata.shards import ShardReader, read_manifest
 from pgdata.shards.verify import verify_shards
+from pgdata.stages.heatmaps import render_heatmaps
 from pgdata.stages.keypoints import yx_to_xyc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,3 +319,18 @@ def test_recipes_parse_into_their_config():
             BuildConfig, table, origin=str(path), source=Path("."), out=Path(".")
         )
         assert cfg.image_hw in ((256, 176), (128, 64))
+
+
+def test_store_heatmaps_and_shard_attributes(pairs_dir, tmp_path):
+    out = tmp_path / "shards"
+    run_build(BuildConfig(source=pairs_dir, out=out, store_heatmaps=True, parsing=False))
+    entry = read_manifest(out).split_shards("test")[0]
+    r = ShardReader(out / entry.file)
+    maps = r.array("heatmaps", 2)
+    assert maps.dtype == np.float16 and maps.shape == (18, 256, 176)
+    ref = render_heatmaps(r.array("keypoints", 2), (256, 176))
+    np.testing.assert_allclose(maps.astype(np.float32), ref, atol=1e-3)
+    attrs = r.attrs
+    assert attrs["format_version"] == 1 and attrs["split"] == "test" and attrs["version"]
+    assert json.loads(attrs["config"])["store_heatmaps"] is True
+    assert len(attrs["inputs_sha256"]) == 64
