@@ -12,7 +12,7 @@ DEMO   := demo-out
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev,mediapipe]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,10 +21,19 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata sample $(DEMO)/inshop
 	$(VENV)/bin/pgdata build-pairs --dataset deepfashion --root $(DEMO)/inshop --out $(DEMO)/pairs --images 256x176
 	$(VENV)/bin/pgdata preview pairs $(DEMO)/pairs --out $(DEMO)/pairs.html
+	$(VENV)/bin/pgdata build --recipe pipelines/deepfashion.toml --source $(DEMO)/pairs --out $(DEMO)/shards
+	$(VENV)/bin/pgdata verify $(DEMO)/shards
+	$(VENV)/bin/pgdata info $(DEMO)/shards
+	$(VENV)/bin/pgdata sample $(DEMO)/tryon --kind tryon
+	$(VENV)/bin/pgdata tryon $(DEMO)/tryon --recipe pipelines/viton-hd.toml --profile
+	$(VENV)/bin/pgdata preview tryon $(DEMO)/tryon --out $(DEMO)/tryon.html
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
 	@echo "  contact sheet         $(DEMO)/pairs.html"
+	@echo "  HDF5 shards           $(DEMO)/shards (manifest.json, train-*.h5, test-*.h5)"
+	@echo "  try-on dataset        $(DEMO)/tryon (test/, test_pairs.txt, profile.json)"
+	@echo "  try-on preview        $(DEMO)/tryon.html"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pgdata tests benchmarks cli.py
@@ -43,6 +52,9 @@ test: lint typecheck
 bench: $(STAMP)
 	$(PY) benchmarks/bench_heatmaps.py
 	$(PY) benchmarks/bench_pairs.py
+	$(PY) benchmarks/bench_loader.py
+	$(PY) benchmarks/bench_build.py
+	$(PY) benchmarks/bench_agnostic.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

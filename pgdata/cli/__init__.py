@@ -39,7 +39,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import crawl, pairs, preview, sample, shards
+    from pgdata.cli import crawl, garments, pairs, preview, sample, shards, tryon
 
     for cmd in (
         sample.sample,
@@ -49,6 +49,8 @@ def _register() -> None:
         shards.verify,
         shards.info,
         crawl.crawl,
+        garments.garments,
+        *tryon.COMMANDS,
     ):
         cli.add_command(cmd)
 

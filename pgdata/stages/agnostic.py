@@ -44,6 +44,11 @@ AGNOSTIC_REQUIRED_JOINTS: tuple[int, ...] = (1, 2, 5, 9, 12)
 _PARSE_ARMS = ((P.LEFT_ARM, (2, 5, 6, 7)), (P.RIGHT_ARM, (5, 2, 3, 4)))
 _HAND_ARMS = ((P.LEFT_ARM, (5, 6, 7)), (P.RIGHT_ARM, (2, 3, 4)))
 
+_KEEP_LUT = np.zeros(256, dtype=np.uint8)
+_KEEP_LUT[list(AGNOSTIC_HEAD_LABELS + AGNOSTIC_LOWER_LABELS)] = 1
+_CLEARED_LUT = np.zeros(256, dtype=np.uint8)
+_CLEARED_LUT[list(PARSE_AGNOSTIC_CLEARED)] = 1
+
 _SHIFT = 4  # OpenCV fixed-point bits for sub-pixel drawing
 _ONE = 1 << _SHIFT
 
@@ -126,9 +131,7 @@ def parse_agnostic(labels: np.ndarray, pose: np.ndarray, radius: float | None = 
             _ellipse(canvas, pts[i], rad, rad, 1)
             prev = i
         out[(canvas != 0) & (labels == label)] = P.BACKGROUND
-    lut = np.zeros(256, dtype=bool)
-    lut[list(PARSE_AGNOSTIC_CLEARED)] = True
-    out[lut[labels]] = P.BACKGROUND
+    out[cv2.LUT(labels, _CLEARED_LUT) != 0] = P.BACKGROUND
     return out
 
 
@@ -202,9 +205,7 @@ def person_agnostic(image: np.ndarray, labels: np.ndarray, pose: np.ndarray) -> 
         _line(mask, p[i - 1], p[i], 10 * r, 1)
         _ellipse(mask, p[i], 5 * r, 5 * r, 1)
 
-    keep = np.zeros(256, dtype=bool)
-    keep[list(AGNOSTIC_HEAD_LABELS + AGNOSTIC_LOWER_LABELS)] = True
-    restore = keep[labels]
+    restore = np.asarray(cv2.LUT(labels, _KEEP_LUT), dtype=np.uint8)  # 1: head, lower body
     for label, chain in _HAND_ARMS:
         hand = np.ones((h, w), dtype=np.uint8)
         _ellipse(hand, p[chain[0]], 5 * r, 6 * r, 0)
@@ -217,7 +218,10 @@ def person_agnostic(image: np.ndarray, labels: np.ndarray, pose: np.ndarray) -> 
                 _ellipse(hand, p[i], 5 * r, 5 * r, 0)
             last = i
         _ellipse(hand, p[last], 4 * r, 4 * r, 0)
-        restore |= (hand != 0) & (labels == label)
+        np.bitwise_or(restore, hand & (labels == label).view(np.uint8), out=restore)
+    grey = (mask > restore).view(np.uint8)
+    fill = np.empty_like(image)
+    fill[...] = AGNOSTIC_FILL
     out = image.copy()
-    out[(mask != 0) & ~restore] = AGNOSTIC_FILL
+    cv2.copyTo(fill, grey, out)  # in place; much faster than boolean indexing of (H, W, 3)
     return out
