@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from pgdata.cli import cli
+from pgdata.errors import InputFormatError
 from pgdata.io.openpose import read_openpose, write_openpose
 from pgdata.io.viton import write_parse_png
 from pgdata.jobs.cloth_mask import ClothMaskConfig, run_cloth_mask
@@ -359,3 +360,27 @@ def test_recipe_parses_and_missing_sources_are_left_out(tmp_path, small_sample):
 def test_tryon_commands_have_help(runner, args):
     res = runner.invoke(cli, args + ["--help"])
     assert res.exit_code == 0 and "Usage:" in res.output
+
+
+def test_sample_paths_and_pair_lists(tmp_path, small_sample):
+    from pgdata.io.viton import read_pairs_txt, sample_paths
+    from pgdata.jobs.tryon import load_tryon_recipe, run_tryon_pipeline
+
+    root = _copy(small_sample, tmp_path)
+    result = run_tryon_pipeline(load_tryon_recipe(RECIPE, root))
+    assert [s.stage for s in result.stages] == [
+        "parsing",
+        "keypoints",
+        "densepose",
+        "agnostic",
+        "cloth-mask",
+        "pairs",
+    ]
+    pairs = read_pairs_txt(root / "test_pairs.txt")
+    assert pairs[1] == ("00002_00", "00002_00")
+    paths = sample_paths(root / "test", *pairs[1])
+    assert all(p is not None and p.is_file() for p in paths.values()), paths
+    assert paths["cloth"] == root / "test" / "cloth" / "00002_00.jpg"  # not the RGBA source
+    (tmp_path / "bad.txt").write_text("a.jpg b.jpg\nc.jpg\n")
+    with pytest.raises(InputFormatError, match=r"bad.txt:2"):
+        read_pairs_txt(tmp_path / "bad.txt")

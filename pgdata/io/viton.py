@@ -42,7 +42,9 @@ __all__ = [
     "output_path",
     "person_ids",
     "read_garment",
+    "read_pairs_txt",
     "read_parse_png",
+    "sample_paths",
     "split_dirs",
     "write_mask_jpeg",
     "write_parse_png",
@@ -126,6 +128,44 @@ def find_input(split_dir: Path, kind: str, item: str) -> Path | None:
             if p.is_file():
                 return p
     return None
+
+
+def sample_paths(split_dir: Path, person: str, cloth: str) -> dict[str, Path | None]:
+    """Every file of one try-on sample (a pair-list line), None where absent.
+
+    Keys: ``image``, ``parse``, ``openpose_json``, ``openpose_img``, ``densepose``, ``agnostic``,
+    ``parse_agnostic`` (of the person id) and ``cloth``, ``cloth_mask`` (of the garment id).
+    """
+    out: dict[str, Path | None] = {}
+    for kind in FOLDERS:
+        out[kind] = find_input(
+            split_dir, kind, cloth if kind in ("cloth", "cloth_mask") else person
+        )
+    if out["cloth"] is not None and output_path(split_dir, "cloth", cloth).is_file():
+        out["cloth"] = output_path(split_dir, "cloth", cloth)  # the JPEG the loaders read
+    return out
+
+
+def read_pairs_txt(path: str | Path) -> list[tuple[str, str]]:
+    """``(person id, garment id)`` per line of a VITON-HD ``*_pairs.txt`` (file stems).
+
+    Raises:
+        InputFormatError: a non-empty line without exactly two names.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFormatError(path, "pair list not found") from None
+    pairs = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise InputFormatError(path, "expected '<person>.jpg <cloth>.jpg'", line=n)
+        pairs.append((Path(parts[0]).stem, Path(parts[1]).stem))
+    return pairs
 
 
 def decode_parse_png(data: bytes, source: str | Path, n_labels: int = 20) -> np.ndarray:
