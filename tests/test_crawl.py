@@ -17,7 +17,14 @@ import pytest
 from PIL import Image
 
 from pgdata.cli import cli
-from tests.crawl_shop import EXPECTED_FILES, EXPECTED_ITEMS, Shop, make_shop, serve
+from tests.crawl_shop import (
+    EXPECTED_FILES,
+    EXPECTED_GARMENTS,
+    EXPECTED_ITEMS,
+    Shop,
+    make_shop,
+    serve,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # politeness off for the loopback shop; a 1 s timeout makes the slow page a timeout
@@ -311,3 +318,31 @@ def test_crawl_fails_when_nothing_is_stored(shop: Shop, tmp_path: Path) -> None:
     proc = crawl(tmp_path / "s.toml", tmp_path / "out", *FAST, "--category", "dresses", check=False)
     assert proc.returncode == 1
     assert "Error: no items stored for fixture_shop" in proc.stderr
+
+
+@pytest.mark.slow
+def test_garments_from_the_crawl(runner, full_crawl: tuple[Path, list], tmp_path: Path) -> None:
+    out, _ = full_crawl
+    dest = tmp_path / "garments"
+    result = runner.invoke(cli, ["garments", str(out), "--out", str(dest), "--size", "192x256"])
+    assert result.exit_code == 0, result.output
+    assert f"kept {EXPECTED_GARMENTS}" in result.output
+    records = [json.loads(x) for x in (dest / "garments.jsonl").read_text().splitlines()]
+    assert len(records) == EXPECTED_GARMENTS
+    names = {r["name"] for r in records}
+    assert "Basic Tee (Blue)" in names  # the colour variant is kept
+    # the red tee's bytes came under two URLs (two products): one is kept, whichever came first
+    assert len(names & {"Basic Tee", "Basic Tee 2-pack"}) == 1
+    reasons = (dest / "rejected.csv").read_text()
+    assert "duplicate_exact" in reasons and "not_packshot" in reasons
+    assert {r["kind"] for r in records} == {"upper_body", "lower_body", "dresses"}
+    (dress,) = [r for r in records if r["kind"] == "dresses"]
+    assert dress["mask_source"] == "alpha"
+    for r in records:
+        with Image.open(dest / r["cloth"]) as im:
+            assert (im.mode, im.size) == ("RGB", (192, 256))
+        with Image.open(dest / r["cloth_mask"]) as im:
+            assert (im.mode, im.size) == ("L", (192, 256))
+    assert sorted(p.name for p in (dest / "cloth").iterdir()) == sorted(
+        f"{r['id']}.jpg" for r in records
+    )

@@ -47,6 +47,7 @@ __all__ = [
     "has_alpha",
     "largest_component",
     "mask_iou",
+    "on_white",
     "resolve_method",
 ]
 
@@ -149,6 +150,11 @@ def cloth_mask(
     if how == "grabcut" and mask.any():
         mask = _grabcut(_rgb(image), mask)
     return mask
+
+
+def on_white(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` RGB: an RGB image as is, an RGBA image composited on white."""
+    return _rgb(image)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

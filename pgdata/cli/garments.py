@@ -1,0 +1,124 @@
+"""``pgdata garments``: crawled packshots → VITON-HD style ``cloth/`` + ``cloth-mask/``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from pgdata.cli._common import echo_result, progress_bar
+from pgdata.errors import ConfigError
+from pgdata.jobs.garments import GarmentsConfig, run_garments
+from pgdata.stages.cloth_mask import METHODS
+
+
+class SizeWH(click.ParamType):  # type: ignore[type-arg]
+    """``WIDTHxHEIGHT`` in pixels, e.g. ``768x1024`` → ``(768, 1024)``."""
+
+    name = "WxH"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
+        if m is None or int(m.group(1)) < 8 or int(m.group(2)) < 8:
+            self.fail(f"{value!r} is not a size like 768x1024 (width x height, pixels)", param, ctx)
+        return int(m.group(1)), int(m.group(2))
+
+
+@click.command("garments", short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (cloth/, cloth-mask/, garments.jsonl, rejected.csv, garments.json).",
+)
+@click.option(
+    "--size",
+    "size_wh",
+    type=SizeWH(),
+    default="768x1024",
+    show_default=True,
+    help="Output WIDTHxHEIGHT (note: width first, as VITON-HD says 768x1024; build-pairs --images is HEIGHTxWIDTH).",
+)
+@click.option(
+    "--mask",
+    "method",
+    type=click.Choice(METHODS),
+    default="auto",
+    show_default=True,
+    help="Cloth mask: auto = alpha channel when present, else threshold against the border colour; rgb-cut = VITON-HD's all-channels>240 rule; grabcut = threshold refined by GrabCut (slower).",
+)
+@click.option(
+    "--max-upscale",
+    type=click.FloatRange(min=1.0),
+    default=1.25,
+    show_default=True,
+    help="Reject garments that would be enlarged more than this to fill the size.",
+)
+@click.option(
+    "--hash-bits",
+    type=click.IntRange(0, 64),
+    default=6,
+    show_default=True,
+    help="Near duplicate: grey perceptual hashes at most this many bits apart (of 64) ...",
+)
+@click.option(
+    "--color-delta-e",
+    type=click.FloatRange(min=0),
+    default=12.0,
+    show_default=True,
+    help="... and mean colours at most this far apart (CIE76 ΔE); larger = colour variant, kept.",
+)
+@click.option(
+    "--quality", type=click.IntRange(50, 100), default=95, show_default=True, help="JPEG quality."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
+def garments(
+    src: Path,
+    out: Path,
+    size_wh: tuple[int, int],
+    method: str,
+    max_upscale: float,
+    hash_bits: int,
+    color_delta_e: float,
+    quality: int,
+    workers: int,
+) -> None:
+    """Turn the images of a `pgdata crawl` folder SRC into a garment set, without network.
+
+    \b
+    OUT/cloth/<id>.jpg        garment centred on white, WIDTHxHEIGHT (default 768x1024)
+    OUT/cloth-mask/<id>.jpg   its mask, JPEG mode L, 255 = garment
+    OUT/garments.jsonl        one kept garment a line: product fields, source, kind, hashes
+    OUT/rejected.csv          source image, reason (duplicate, not a packshot, too small, ...)
+
+    Exact duplicates (same bytes) and near duplicates (same shape and colour) are dropped;
+    the same garment in another colour is kept. <id> is the start of the image's sha256.
+    """
+    cfg = GarmentsConfig(
+        src=src,
+        out=out,
+        size_wh=size_wh,
+        method=method,  # type: ignore[arg-type]
+        max_upscale=max_upscale,
+        hash_bits=hash_bits,
+        color_delta_e=color_delta_e,
+        quality=quality,
+        workers=workers,
+    )
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
+    with progress_bar(None, "garments") as update:
+        result = run_garments(cfg, progress=update)
+    for path in result.files:
+        echo_result(str(path))
+    echo_result(result.summary())
