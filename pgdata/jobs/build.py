@@ -495,7 +495,7 @@ def _write(
             "split": spec.split,
             "config": json_attr(cfg_content),
             "spec_sha256": spec.spec_sha,
-            "inputs_sha256": result["inputs_sha256"],
+            "inputs_sha256": digest.hexdigest(),
             "result": json_attr(result),
         },
     )

@@ -93,7 +93,9 @@ def write_shard(
                     view = memoryview(blob)
                     for start, v in zip(offsets[:-1].tolist(), values, strict=True):
                         view[start : start + len(v)] = v
-                    f.create_dataset(col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False)
+                    f.create_dataset(
+                        col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False
+                    )
                     f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
                 elif col.kind == "array":
                     arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))
