@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_loader.py
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_agnostic.py
+	$(PY) benchmarks/bench_crawl.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -13,8 +13,9 @@ The default shop (what ``crawlers/fixture_shop.toml`` crawls):
   second image), the red tee's bytes under two URLs (red-tee, red-tee-2pack), the blue tee
   (a colour variant), a broken image and an HTML page behind an image URL (broken-shirt);
 - ``/robots.txt`` disallows ``/private/`` (a product link points there), ``/p/server-error``
-  answers 500, ``/p/slow-skirt`` answers after ``slow_s`` seconds, ``/p/no-product`` has no
-  product, and denim-jeans lists an image on an unlisted host (127.0.0.3).
+  answers 500, ``/p/gone`` 404, ``/p/loop`` redirects without end, ``/p/slow-skirt`` answers after
+  ``slow_s`` seconds, ``/p/no-product`` has no product, and denim-jeans lists an image on an
+  unlisted host (127.0.0.3).
 
 Expected from a full crawl: 6 items, 7 stored files; ``garments`` then keeps 5 (the on-model
 photo and the duplicate red tee are rejected; the blue tee is kept).
@@ -70,6 +71,7 @@ class Route:
     body: bytes
     ctype: str
     delay: float = 0.0
+    location: str | None = None
 
 
 @dataclass
@@ -158,7 +160,9 @@ def _jsonld_product(
     return _page(name, f"<h1>{escape(name)}</h1><p>{escape(slug)}</p>", head)
 
 
-def make_shop(*, bulk: int = 0, slow_s: float = 2.0) -> Shop:
+def make_shop(
+    *, bulk: int = 0, slow_s: float = 2.0, bulk_image_wh: tuple[int, int] = (96, 128)
+) -> Shop:
     """Build the routes (images drawn at build time)."""
     img = "{IMG}"  # replaced by the image base URL when served
     red_tee, _ = draw_garment("tee", (200, 30, 40), seed=1)
@@ -184,7 +188,10 @@ def make_shop(*, bulk: int = 0, slow_s: float = 2.0) -> Shop:
             "/c/bottoms?page=2",
         ),
     )
-    html("/c/bottoms?page=2", _listing("Bottoms 2", ["/p/server-error", "/p/no-product"], None))
+    html(
+        "/c/bottoms?page=2",
+        _listing("Bottoms 2", ["/p/server-error", "/p/no-product", "/p/gone", "/p/loop"], None),
+    )
     html(
         "/c/tops",
         _listing(
@@ -280,6 +287,7 @@ def make_shop(*, bulk: int = 0, slow_s: float = 2.0) -> Shop:
     )
     html("/p/server-error", _page("oops", "<h1>Internal error</h1>"), status=500)
     html("/p/slow-skirt", _page("Slow Skirt", "<h1>slow</h1>"), delay=slow_s)
+    html("/p/gone", _page("404", "<h1>gone</h1>"), status=404)
     html("/p/no-product", _page("About us", "<h1>About us</h1><p>No product here.</p>"))
     html("/private/secret", _page("Secret", "<h1>secret</h1>"))
     html("/about", _page("About", "<p>about</p>"))
@@ -295,7 +303,7 @@ def make_shop(*, bulk: int = 0, slow_s: float = 2.0) -> Shop:
     r["/img/not-an-image.jpg"] = Route(200, _page("x", "<p>not an image</p>"), "text/html")
 
     if bulk:
-        small, _ = draw_garment("tee", (120, 120, 120), (96, 128), texture=False)
+        small, _ = draw_garment("tee", (120, 120, 120), bulk_image_wh, texture=False)
         small_jpeg = _jpeg(small, 80)
         per_page = 50
         pages = (bulk + per_page - 1) // per_page
@@ -330,6 +338,9 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
             with shop.lock:
                 shop.log.append((host.split(":")[0], self.path))
             route = shop.routes.get(self.path)
+            if self.path.startswith("/p/loop"):  # an endless chain of redirects
+                n = int(self.path.partition("?n=")[2] or 0)
+                route = Route(302, b"", "text/html", location=f"/p/loop?n={n + 1}")
             if route is None:
                 route = Route(404, _page("404", "<h1>not found</h1>"), "text/html")
             if route.delay:
@@ -339,6 +350,8 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.ctype)
                 self.send_header("Content-Length", str(len(body)))
+                if route.location:
+                    self.send_header("Location", route.location)
                 self.end_headers()
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
@@ -353,6 +366,9 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default 5 drops connections under 16 concurrent requests
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients hanging up (timeouts, refused large files) are part of the tests
 
 
 @contextmanager

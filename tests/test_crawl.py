@@ -160,7 +160,9 @@ def test_crawl_politeness_offsite_and_errors(full_crawl: tuple[Path, list]) -> N
     assert max(Counter(images).values()) == 1
     rep = report(out)
     assert rep["errors"] == {
+        "http_404": 1,
         "http_500": 1,
+        "redirect_loop": 1,
         "timeout": 1,
         "image_broken_image": 1,
         "image_not_image_content_type": 1,
@@ -346,3 +348,12 @@ def test_garments_from_the_crawl(runner, full_crawl: tuple[Path, list], tmp_path
     assert sorted(p.name for p in (dest / "cloth").iterdir()) == sorted(
         f"{r['id']}.jpg" for r in records
     )
+
+
+@pytest.mark.slow
+def test_oversized_files_are_refused(store: Path, tmp_path: Path) -> None:
+    proc = crawl(store, tmp_path, *FAST, "--category", "tops", "--max-file-mb", "0.03", check=False)
+    assert proc.returncode == 1  # nothing could be stored
+    rep = report(tmp_path)
+    assert rep["errors"]["image_too_large"] == 3 and rep["items_total"] == 0
+    assert not stored_files(tmp_path)

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
 from itemadapter import ItemAdapter
@@ -24,13 +24,14 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
 
 from pgdata.crawl.items import GarmentItem, StoredImage
-from pgdata.crawl.spider import StoreSpider, host_allowed
+from pgdata.crawl.spider import StoreSpider, error_kind, host_allowed
 from pgdata.io.atomic import atomic_write_bytes
 from pgdata.io.items_jsonl import ITEMS_NAME, repair_tail
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.pipelines.media import MediaPipeline
+    from twisted.python.failure import Failure
 
 __all__ = ["GarmentFilesPipeline", "ItemsJsonlPipeline", "ValidatePipeline", "probe_image"]
 
@@ -116,6 +117,27 @@ class GarmentFilesPipeline(FilesPipeline):
         super().__init__(store_uri, crawler=crawler)
         self.basedir = Path(store_uri)
         self._probed: dict[str, StoredImage] = {}
+        self._failed: dict[str, str] = {}  # URL -> why its download failed
+
+    def media_failed(
+        self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo
+    ) -> NoReturn:
+        # Scrapy replaces the failure by a bare FileException: keep its kind for the report
+        self._failed[request.url] = error_kind(failure)
+        super().media_failed(failure, request, info)
+        raise AssertionError("unreachable")  # pragma: no cover - super() always raises
+
+    async def media_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: MediaPipeline.SpiderInfo,
+        *,
+        item: Any = None,
+    ) -> Any:
+        if response.status != 200:
+            self._failed[request.url] = f"http_{response.status}"
+        return await super().media_downloaded(response, request, info, item=item)
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
         urls = ItemAdapter(item).get(self.files_urls_field) or []
@@ -202,7 +224,8 @@ class GarmentFilesPipeline(FilesPipeline):
 
     def item_completed(self, results: list[Any], item: Any, info: MediaPipeline.SpiderInfo) -> Any:
         images = []
-        for ok, value in results:
+        urls = ItemAdapter(item).get(self.files_urls_field) or []
+        for url, (ok, value) in zip(urls, results, strict=False):
             if ok and str(value.get("checksum") or "").startswith(_REJECTED):
                 kind = str(value["checksum"])[len(_REJECTED) :]
             elif ok:
@@ -212,8 +235,7 @@ class GarmentFilesPipeline(FilesPipeline):
                     continue
                 kind = "unreadable_stored_file"
             else:
-                # Scrapy keeps no reason for failed downloads (status, timeout, filtered)
-                kind = "download_failed"
+                kind = self._failed.get(url, "download_failed")
             _inc(self.crawler, f"errors/image_{kind}")
         ItemAdapter(item)[self.files_result_field] = images
         return item

@@ -79,7 +79,7 @@ def error_kind(failure: Failure) -> str:
     if isinstance(exc, DownloadConnectionRefusedError | tx.ConnectionRefusedError):
         return "connection_refused"
     if isinstance(exc, DownloadCancelledError):
-        return "too_large" if "maxsize" in str(exc).lower() else "cancelled"
+        return "too_large" if "max size" in str(exc).lower() else "cancelled"
     if isinstance(
         exc,
         ResponseDataLossError | tx.ConnectionLost | ResponseNeverReceived | tx.ConnectionDone,
