@@ -12,7 +12,8 @@ The default shop (what ``crawlers/fixture_shop.toml`` crawls):
 - images: JPEG packshots, a PNG with alpha (midi-dress), an on-model photo (denim-jeans'
   second image), the red tee's bytes under two URLs (red-tee, red-tee-2pack), the blue tee
   (a colour variant), a broken image and an HTML page behind an image URL (broken-shirt);
-- ``/robots.txt`` disallows ``/private/`` (a product link points there), ``/p/server-error``
+- ``/robots.txt`` disallows ``/private/`` (a product link points there) and names
+  ``/sitemap.xml`` (an index of one URL set: red-tee, midi-dress, /about); ``/p/server-error``
   answers 500, ``/p/gone`` 404, ``/p/loop`` redirects without end, ``/p/slow-skirt`` answers after
   ``slow_s`` seconds, ``/p/no-product`` has no product, and denim-jeans lists an image on an
   unlisted host (127.0.0.3).
@@ -179,7 +180,29 @@ def make_shop(
     def image(path: str, body: bytes, ctype: str = "image/jpeg") -> None:
         r[path] = Route(200, body, ctype)
 
-    r["/robots.txt"] = Route(200, b"User-agent: *\nDisallow: /private/\n", "text/plain")
+    r["/robots.txt"] = Route(
+        200, b"User-agent: *\nDisallow: /private/\nSitemap: {PAGE}/sitemap.xml\n", "text/plain"
+    )
+    locs = "".join(
+        f"<url><loc>{{PAGE}}{p}</loc></url>" for p in ("/p/red-tee", "/p/midi-dress", "/about")
+    )
+    r["/sitemap.xml"] = Route(
+        200,
+        (
+            '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+            'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            "<sitemap><loc>{PAGE}/sitemap-products.xml</loc></sitemap></sitemapindex>"
+        ).encode(),
+        "application/xml",
+    )
+    r["/sitemap-products.xml"] = Route(
+        200,
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'
+        ).encode(),
+        "application/xml",
+    )
     html(
         "/c/bottoms",
         _listing(
@@ -346,6 +369,7 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             body = route.body.replace(b"{IMG}", shop.image_base.encode())
+            body = body.replace(b"{PAGE}", shop.page_base.encode())
             try:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.ctype)

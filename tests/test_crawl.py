@@ -286,6 +286,18 @@ def test_max_items_then_resume_and_category(shop: Shop, store: Path, tmp_path: P
     assert ("127.0.0.1", "/c/bulk") not in shop.requested()[start:]
 
 
+@pytest.mark.parametrize("command", ["crawl", "garments"])
+def test_help(runner, command: str) -> None:
+    result = runner.invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_importing_the_cli_loads_no_reactor() -> None:
+    code = "import sys, pgdata.cli, pgdata.crawl.config; print('twisted.internet.reactor' in sys.modules, 'scrapy' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
 def test_crawl_cli_errors(runner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
@@ -357,3 +369,20 @@ def test_oversized_files_are_refused(store: Path, tmp_path: Path) -> None:
     rep = report(tmp_path)
     assert rep["errors"]["image_too_large"] == 3 and rep["items_total"] == 0
     assert not stored_files(tmp_path)
+
+
+@pytest.mark.slow
+def test_sitemap_discovery(shop: Shop, tmp_path: Path) -> None:
+    store = tmp_path / "sitemap.toml"
+    store.write_text(
+        'name = "fixture_shop"\n'
+        'allowed_domains = ["127.0.0.1"]\n'
+        'media_domains = ["localhost"]\n'
+        f'sitemap_urls = ["{shop.page_base}/robots.txt"]\n'
+        "product_url = '/p/[a-z0-9-]+$'\n"
+    )
+    crawl(store, tmp_path / "out", *FAST)
+    got = items(tmp_path / "out")
+    assert sorted(i["url"].rsplit("/", 1)[-1] for i in got) == ["midi-dress", "red-tee"]
+    assert {i["crawl_category"] for i in got} == {"sitemap"}
+    assert report(tmp_path / "out")["pages"] == 3 + 2  # robots.txt, index, URL set; 2 products

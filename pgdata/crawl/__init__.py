@@ -1,0 +1,6 @@
+"""Crawling stores for garment images: one generic Scrapy spider driven by ``crawlers/*.toml``.
+
+Importing this package does not import Scrapy or a Twisted reactor; :mod:`pgdata.crawl.spider`,
+:mod:`pgdata.crawl.pipelines` and :mod:`pgdata.crawl.middlewares` do (``pgdata crawl`` loads them
+inside its run). :mod:`pgdata.crawl.config` and :mod:`pgdata.crawl.extract` need only parsel.
+"""
