@@ -189,10 +189,10 @@ def make_shop(
     r["/sitemap.xml"] = Route(
         200,
         (
-            '<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
-            'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-            "<sitemap><loc>{PAGE}/sitemap-products.xml</loc></sitemap></sitemapindex>"
-        ).encode(),
+            b'<?xml version="1.0" encoding="UTF-8"?><sitemapindex '
+            b'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<sitemap><loc>{PAGE}/sitemap-products.xml</loc></sitemap></sitemapindex>"
+        ),
         "application/xml",
     )
     r["/sitemap-products.xml"] = Route(
