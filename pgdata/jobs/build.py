@@ -30,34 +30,30 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import cv2
-import h5py
 import numpy as np
 
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
-from pgdata.io.atomic import atomic_open, atomic_write_text
 from pgdata.io.images import encode_jpeg
 from pgdata.io.jpeg import JpegInfo, jpeg_info
 from pgdata.io.pose_csv import read_annotations, read_pairs
 from pgdata.jobs.build_pairs import DATASETS, output_names
-from pgdata.shards.manifest import MANIFEST, Manifest, ShardEntry, write_manifest
+from pgdata.shards.manifest import Manifest, write_manifest
+from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
 from pgdata.shards.schema import Column, Schema
-from pgdata.shards.writer import ATTR_PREFIX, file_sha256, json_attr, write_shard
+from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.heatmaps import render_heatmaps
 from pgdata.stages.keypoints import yx_to_xyc
 from pgdata.stages.pairs import auto_group_key, group_key
 
 __all__ = ["BuildConfig", "BuildResult", "pose_schema", "run_build"]
 
-PLAN = "build-plan.json"
-REJECTED = "rejected.csv"
 SPLITS = ("train", "test")
 
 
@@ -515,57 +511,6 @@ def _write_task(args: _Task) -> dict[str, Any]:
     return _write(*args)
 
 
-def _existing(path: Path, spec_sha: str) -> dict[str, Any] | None:
-    """The stored result of a complete shard whose spec matches, else None."""
-    if not path.is_file():
-        return None
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get(ATTR_PREFIX + "spec_sha256") != spec_sha:
-                return None
-            result: dict[str, Any] = json.loads(f.attrs[ATTR_PREFIX + "result"])
-            result["records"] = int(f.attrs[ATTR_PREFIX + "records"])
-    except (OSError, KeyError, json.JSONDecodeError):
-        return None  # unreadable or foreign: rebuild it
-    result["rejected"] = [tuple(r) for r in result["rejected"]]
-    return {**result, "file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-
-
-# ------------------------------------------------------------------------------------------ run
-
-
-def _prepare_out(cfg: BuildConfig, plan_doc: dict[str, Any]) -> None:
-    """Refuse a changed build in a used folder (unless overwrite); clear it when overwriting."""
-    out = cfg.out
-    plan_path = out / PLAN
-    used = (
-        (out.is_dir() and any(out.glob("*.h5")))
-        or plan_path.is_file()
-        or (out / MANIFEST).is_file()
-    )
-    if not used:
-        return
-    same = False
-    if plan_path.is_file():
-        old = json.loads(plan_path.read_text(encoding="utf-8"))
-        same = (
-            old.get("config") == plan_doc["config"]
-            and old.get("inputs_stamp") == plan_doc["inputs_stamp"]
-        )
-    if same:
-        return
-    if not cfg.overwrite:
-        raise InputFormatError(
-            out,
-            "holds shards of a different build (other inputs or config); use --overwrite to replace them "
-            "or choose another --out",
-        )
-    (out / MANIFEST).unlink(missing_ok=True)  # first: never leave a manifest over new shards
-    for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED]:
-        if p.is_file():
-            p.unlink()
-
-
 def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -> BuildResult:
     """Build (or resume) the shards of ``cfg.source`` into ``cfg.out``."""
     if not cfg.source.is_dir():
@@ -585,62 +530,32 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
     for spec in specs:
         stamp.update(spec.spec_sha.encode())
     content = cfg.content()
-    plan_doc = {
-        "config": content,
-        "inputs_stamp": stamp.hexdigest(),
-        "shards": [{"file": s.file, "spec_sha256": s.spec_sha} for s in specs],
-    }
-    _prepare_out(cfg, plan_doc)
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(cfg.out / PLAN, json.dumps(plan_doc, indent=1, sort_keys=True) + "\n")
-    for p in cfg.out.glob("*.partial"):
-        p.unlink()  # leftovers of a killed writer
-
-    results: dict[str, dict[str, Any]] = {}
-    todo: list[_ShardSpec] = []
-    for spec in specs:
-        done = _existing(cfg.out / spec.file, spec.spec_sha)
-        if done is None:
-            todo.append(spec)
-        else:
-            results[spec.file] = done
-    kept = len(results)
     # parsing maps are all or nothing: once the source has any, a record without one is rejected
     with_parsing = any(r.parsing is not None for inp in inputs for r in inp.records)
-    tasks = [(spec, cfg.out, content, with_parsing) for spec in todo]
-    for res in _run_tasks(tasks, cfg.workers):
-        results[res["file"]] = res
-        if progress is not None:
-            progress(res["records"])
-    planned = {s.file for s in specs}
-    for stray in cfg.out.glob("*.h5"):
-        if stray.name not in planned:
-            stray.unlink()  # a shard of an earlier plan of this same build
-
+    planned = [PlannedShard(s.file, s.split, s.spec_sha) for s in specs]
+    run = run_plan(
+        cfg.out,
+        kind="pose-transfer",
+        config=content,
+        inputs_stamp=stamp.hexdigest(),
+        shards=planned,
+        tasks=[(spec, cfg.out, content, with_parsing) for spec in specs],
+        write=_write_task,
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
+    )
     content_sha = hashlib.sha256()  # inputs by content: pair CSVs, images, parsing, keypoints
     for inp in inputs:
         content_sha.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
         for r in inp.records:
             content_sha.update(r.kps.tobytes())
     for spec in specs:
-        content_sha.update(str(results[spec.file]["inputs_sha256"]).encode())
-    inputs_sha = content_sha.hexdigest()
-    rejected = [r for inp in inputs for r in inp.rejected]
-    shards, repaired, dropped = [], Counter[str](), sum(inp.dropped_pairs for inp in inputs)
-    for spec in specs:
-        res = results[spec.file]
-        rejected.extend((str(a), str(b)) for a, b in res["rejected"])
-        repaired.update(res["repaired"])
-        dropped += int(res["dropped_pairs"])
-        shards.append(
-            ShardEntry(
-                spec.file, spec.split, res["records"], res["pairs"], res["bytes"], res["sha256"]
-            )
-        )
-    with atomic_open(cfg.out / REJECTED, "w", encoding="utf-8", newline="\n") as f:
-        f.write("item,reason\n")
-        for item, reason in rejected:
-            f.write(f"{item},{reason.replace(',', ';')}\n")
+        content_sha.update(str(run.results[spec.file]["inputs_sha256"]).encode())
+    shards, shard_rejected, repaired, dropped = summarise(planned, run)
+    rejected = [r for inp in inputs for r in inp.rejected] + shard_rejected
+    dropped += sum(inp.dropped_pairs for inp in inputs)
+    write_rejected(cfg.out, rejected)
     records = {
         s: sum(e.records for e in shards if e.split == s)
         for s in SPLITS
@@ -650,7 +565,7 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
     manifest = Manifest(
         schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
         config=content,
-        inputs_sha256=inputs_sha,
+        inputs_sha256=content_sha.hexdigest(),
         pgdata_version=__version__,
         shards=tuple(shards),
         counts={
@@ -664,8 +579,8 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
     write_manifest(cfg.out, manifest)
     return BuildResult(
         out=cfg.out,
-        shards_written=len(todo),
-        shards_kept=kept,
+        shards_written=run.written,
+        shards_kept=run.kept,
         records=records,
         pairs=pairs,
         rejected=len(rejected),
@@ -673,11 +588,3 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         dropped_pairs=dropped,
         bytes=sum(s.bytes for s in shards),
     )
-
-
-def _run_tasks(tasks: list[_Task], workers: int) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(tasks) <= 1:
-        yield from map(_write_task, tasks)
-        return
-    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-        yield from pool.map(_write_task, tasks)

@@ -1,0 +1,191 @@
+"""Resumable shard builds, for every kind of shard: plan, keep, write, manifest last.
+
+A build job plans its shards up front (file name, split, spec hash: everything that decides the
+shard's bytes) and hands :func:`run_plan` one picklable task per shard plus a module-level
+``write(task) -> result`` function. ``run_plan``:
+
+1. refuses an output folder that holds another build (other config or inputs) unless
+   ``overwrite``, which clears it (manifest first, so no manifest ever points at new shards);
+2. writes ``build-plan.json`` and removes ``*.partial`` leftovers of a killed writer;
+3. keeps every complete shard whose stored spec hash matches, writes the others (one process per
+   shard with ``workers > 1``), and deletes shards of earlier plans.
+
+A shard's result dict (``records``, ``bytes``, ``sha256``, ``rejected``, ``repaired``, ``pairs``,
+``dropped_pairs``, ``inputs_sha256``) is also stored in its ``pgdata/result`` attribute, so a kept
+shard reports the same counts as a fresh one and the manifest comes out byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from pgdata.errors import InputFormatError
+from pgdata.io.atomic import atomic_open, atomic_write_text
+from pgdata.shards.manifest import MANIFEST, ShardEntry
+from pgdata.shards.writer import ATTR_PREFIX, file_sha256
+
+__all__ = [
+    "PLAN",
+    "REJECTED",
+    "BuildRun",
+    "PlannedShard",
+    "run_plan",
+    "summarise",
+    "write_rejected",
+]
+
+PLAN = "build-plan.json"
+REJECTED = "rejected.csv"
+
+
+@dataclass(frozen=True)
+class PlannedShard:
+    """One shard of a plan."""
+
+    file: str
+    split: str
+    spec_sha: str
+
+
+@dataclass
+class BuildRun:
+    """Results of every planned shard (by file name) and how many were written or kept."""
+
+    results: dict[str, dict[str, Any]]
+    written: int
+    kept: int
+
+
+def _existing(path: Path, spec_sha: str) -> dict[str, Any] | None:
+    """The stored result of a complete shard whose spec matches, else None."""
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get(ATTR_PREFIX + "spec_sha256") != spec_sha:
+                return None
+            result: dict[str, Any] = json.loads(f.attrs[ATTR_PREFIX + "result"])
+            result["records"] = int(f.attrs[ATTR_PREFIX + "records"])
+    except (OSError, KeyError, json.JSONDecodeError):
+        return None  # unreadable or foreign: rebuild it
+    result["rejected"] = [tuple(r) for r in result["rejected"]]
+    return {**result, "file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+
+
+def _prepare_out(out: Path, plan_doc: dict[str, Any], overwrite: bool) -> None:
+    plan_path = out / PLAN
+    used = (
+        (out.is_dir() and any(out.glob("*.h5")))
+        or plan_path.is_file()
+        or (out / MANIFEST).is_file()
+    )
+    if not used:
+        return
+    if plan_path.is_file():
+        old = json.loads(plan_path.read_text(encoding="utf-8"))
+        if all(old.get(k) == plan_doc[k] for k in ("kind", "config", "inputs_stamp")):
+            return
+    if not overwrite:
+        raise InputFormatError(
+            out,
+            "holds shards of a different build (other inputs or config); use --overwrite to replace them "
+            "or choose another --out",
+        )
+    (out / MANIFEST).unlink(missing_ok=True)  # first: never leave a manifest over new shards
+    for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED]:
+        if p.is_file():
+            p.unlink()
+
+
+def _run(
+    write: Callable[[Any], dict[str, Any]], tasks: list[Any], workers: int
+) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(write, tasks)
+        return
+    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+        yield from pool.map(write, tasks)
+
+
+def run_plan(
+    out: Path,
+    *,
+    kind: str,
+    config: dict[str, Any],
+    inputs_stamp: str,
+    shards: Sequence[PlannedShard],
+    tasks: Sequence[Any],
+    write: Callable[[Any], dict[str, Any]],
+    overwrite: bool = False,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> BuildRun:
+    """Keep the complete shards of this plan in ``out``, write the rest (see the module doc).
+
+    ``tasks[i]`` is what ``write`` needs to write ``shards[i]``; ``write`` must be a module-level
+    function (it may run in another process) and return the shard's result dict with ``file``.
+    """
+    plan_doc = {
+        "kind": kind,
+        "config": config,
+        "inputs_stamp": inputs_stamp,
+        "shards": [{"file": s.file, "spec_sha256": s.spec_sha} for s in shards],
+    }
+    _prepare_out(out, plan_doc, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / PLAN, json.dumps(plan_doc, indent=1, sort_keys=True) + "\n")
+    for p in out.glob("*.partial"):
+        p.unlink()  # leftovers of a killed writer
+    results: dict[str, dict[str, Any]] = {}
+    todo = []
+    for shard, task in zip(shards, tasks, strict=True):
+        done = _existing(out / shard.file, shard.spec_sha)
+        if done is None:
+            todo.append(task)
+        else:
+            results[shard.file] = done
+    kept = len(results)
+    for res in _run(write, todo, workers):
+        results[res["file"]] = res
+        if progress is not None:
+            progress(int(res["records"]))
+    planned = {s.file for s in shards}
+    for stray in out.glob("*.h5"):
+        if stray.name not in planned:
+            stray.unlink()  # a shard of an earlier plan of this same build
+    return BuildRun(results, len(todo), kept)
+
+
+def summarise(
+    shards: Sequence[PlannedShard], run: BuildRun
+) -> tuple[list[ShardEntry], list[tuple[str, str]], Counter[str], int]:
+    """Manifest entries, rejected items, repair counts and dropped pairs, in plan order."""
+    entries: list[ShardEntry] = []
+    rejected: list[tuple[str, str]] = []
+    repaired: Counter[str] = Counter()
+    dropped = 0
+    for s in shards:
+        res = run.results[s.file]
+        rejected.extend((str(a), str(b)) for a, b in res["rejected"])
+        repaired.update(res["repaired"])
+        dropped += int(res["dropped_pairs"])
+        entries.append(
+            ShardEntry(s.file, s.split, res["records"], res["pairs"], res["bytes"], res["sha256"])
+        )
+    return entries, rejected, repaired, dropped
+
+
+def write_rejected(out: Path, rejected: Sequence[tuple[str, str]]) -> None:
+    """``out/rejected.csv``: one ``item,reason`` line per quarantined item."""
+    with atomic_open(out / REJECTED, "w", encoding="utf-8", newline="\n") as f:
+        f.write("item,reason\n")
+        for item, reason in rejected:
+            f.write(f"{item},{reason.replace(',', ';')}\n")
