@@ -58,6 +58,8 @@ def test_categories_and_start_urls() -> None:
         ({"product_url": "(unclosed"}, "product_url", "a valid regular expression"),
         ({"listing": {"product_links": "a[["}}, "listing.product_links", "valid CSS selector"),
         ({"listing": {"next": "a"}}, "listing.next", "one of"),
+        ({"listing": {"page_param": "page=2"}}, "listing.page_param", "query parameter name"),
+        ({"listing": {"drop_params": "utag"}}, "listing.drop_params", "a list of query"),
         ({"product": {"images": "xpath://img[@"}}, "product.images", "valid CSS selector or XPath"),
         ({"product": {"size": "x"}}, "product.size", "one of"),
         (
@@ -119,3 +121,19 @@ def test_settings_precedence(tmp_path: Path) -> None:
 def test_fixture_store_is_plain_toml() -> None:
     data = tomllib.loads((ROOT / "crawlers" / "fixture_shop.toml").read_text())
     assert "shop.fixture.invalid" in data["allowed_domains"]
+
+
+def test_product_links_are_cleaned() -> None:
+    from pgdata.crawl.spider import StoreSpider
+
+    store = parse_store(
+        {**BASE, "listing": {"drop_params": ["utag"], "page_param": "page"}},
+    )
+    spider = StoreSpider(store, done_urls=frozenset({"https://shop.example/p/2"}))
+    stats: dict[str, int] = {}
+    spider._inc = lambda key, n=1: stats.__setitem__(key, stats.get(key, 0) + n)  # type: ignore[method-assign]
+    req = spider._product_request("https://shop.example/p/1?utag=x&colour=red#top", "all")
+    assert req is not None and req.url == "https://shop.example/p/1?colour=red"
+    assert spider._product_request("https://shop.example/p/2?utag=y", "all") is None
+    assert spider._product_request("https://elsewhere.example/p/3", "all") is None
+    assert stats == {"links/already_stored": 1, "links/offsite": 1}

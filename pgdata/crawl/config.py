@@ -23,6 +23,7 @@ A store file (every table but the first keys is optional)::
     category_links = "nav a.sub::attr(href)"      # other listing pages to follow
     page_param = "page"                           # or numbered pages: ?page=N+1 while
                                                   # a page still lists products
+    drop_params = ["utm_source", "ref"]           # tracking parameters cut from product links
 
     [product]                                     # only for fields JSON-LD/OpenGraph lack
     name = "h1::text"
@@ -121,6 +122,7 @@ class ListingRules:
     next_page: str | None = None
     category_links: str | None = None
     page_param: str | None = None  # numbered pages: ?<param>=N+1 while pages give products
+    drop_params: tuple[str, ...] = ()  # query parameters removed from product links (tracking)
 
 
 @dataclass(frozen=True)
@@ -321,12 +323,16 @@ def _listing(value: object, fail: Any) -> ListingRules:
         return ListingRules()
     if not isinstance(value, dict):
         raise fail("listing", "a table")
-    known = {"product_links", "next_page", "category_links", "page_param"}
-    rules: dict[str, str] = {}
+    known = {"product_links", "next_page", "category_links", "page_param", "drop_params"}
+    rules: dict[str, Any] = {}
     for key, v in value.items():
         if key not in known:
             raise fail(f"listing.{key}", f"one of {sorted(known)}")
-        if key == "page_param":
+        if key == "drop_params":
+            if not isinstance(v, list) or not all(isinstance(p, str) and p for p in v):
+                raise fail("listing.drop_params", "a list of query parameter names", v)
+            rules[key] = tuple(v)
+        elif key == "page_param":
             if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+", v):
                 raise fail("listing.page_param", 'a query parameter name such as "page"', v)
             rules[key] = v

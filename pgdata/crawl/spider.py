@@ -34,7 +34,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseNeverReceived
-from w3lib.url import add_or_replace_parameter, url_query_parameter
+from w3lib.url import add_or_replace_parameter, url_query_cleaner, url_query_parameter
 
 from pgdata.crawl.config import StoreConfig
 from pgdata.crawl.extract import canonical_category, extract_product
@@ -131,6 +131,9 @@ class StoreSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"pgdata/{key}", n)
 
     def _product_request(self, url: str, category: str) -> Request | None:
+        url = url.split("#", 1)[0]
+        if self.store.listing.drop_params:
+            url = url_query_cleaner(url, self.store.listing.drop_params, remove=True)
         if not host_allowed(url, self.page_domains):
             self._inc("links/offsite")
             return None
