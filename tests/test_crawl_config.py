@@ -55,6 +55,8 @@ def test_categories_and_start_urls() -> None:
         ({"allowed_domains": ["https://shop.example"]}, "allowed_domains", "host names only"),
         ({"media_domains": "cdn.example"}, "media_domains", "a list of non-empty strings"),
         ({"start_urls": ["/relative"]}, "start_urls", "absolute http(s) URLs"),
+        ({"start_urls": ["https://other.example/"]}, "start_urls", "on one of allowed_domains"),
+        ({"categories": {"tops": ["https://cdn.example/t"]}}, "categories.tops", "allowed_domains"),
         ({"product_url": "(unclosed"}, "product_url", "a valid regular expression"),
         ({"listing": {"product_links": "a[["}}, "listing.product_links", "valid CSS selector"),
         ({"listing": {"next": "a"}}, "listing.next", "one of"),

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pgdata.errors import ConfigError
 
@@ -245,6 +246,12 @@ def parse_store(data: Mapping[str, Any], source: Path | None = None) -> StoreCon
                 raise fail(f"categories.{cat}", "a category name of [a-z0-9_-]")
             categories.append((cat, urls(f"categories.{cat}", value)))
     sitemaps = urls("sitemap_urls", data.get("sitemap_urls"))
+    named = [("start_urls" if c == "all" else f"categories.{c}", u) for c, u in categories]
+    for key, value in [*named, ("sitemap_urls", sitemaps)]:
+        for u in value:
+            host = (urlsplit(u).hostname or "").lower()
+            if not any(host == d or host.endswith("." + d) for d in allowed):
+                raise fail(key, "URLs on one of allowed_domains", u)
     if not any(u for _, u in categories) and not sitemaps:
         raise fail("start_urls", "start_urls, a [categories] table or sitemap_urls")
     if sitemaps:

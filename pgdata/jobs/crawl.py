@@ -193,6 +193,8 @@ def run_crawl(cfg: CrawlConfig, progress: Callable[[int], None] | None = None) -
     store_dir.mkdir(parents=True, exist_ok=True)
     items_path = store_dir / ITEMS_NAME
     repair_tail(items_path)
+    for tmp in (store_dir / "files").glob(".*.tmp"):  # a write cut short by a kill
+        tmp.unlink(missing_ok=True)
     done, items_before = _load_done(items_path)
 
     jobdir = store_dir / f"job-{cfg.category or 'all'}"
