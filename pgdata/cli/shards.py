@@ -11,23 +11,27 @@ import click
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
 from pgdata.config import config_from_mapping, load_toml
 from pgdata.errors import ConfigError
-from pgdata.jobs.build import BuildConfig, run_build
+from pgdata.jobs.build import BuildConfig, BuildResult, run_build
+from pgdata.jobs.build_tryon import TryonBuildConfig, TryonBuildResult, run_build_tryon
 from pgdata.shards.verify import shards_info, verify_shards
 
-RECIPE_KINDS = ("pose-transfer",)
+RECIPE_KINDS = ("pose-transfer", "tryon")
 
 
 def _recipe(path: Path | None) -> tuple[str, dict[str, Any]]:
-    """(kind, [build] table) of a recipe; pose-transfer defaults without one."""
+    """(kind, [build] table) of a recipe; pose-transfer defaults without one.
+
+    A try-on recipe's stage tables are read by :func:`pgdata.jobs.tryon.load_tryon_recipe`.
+    """
     if path is None:
         return "pose-transfer", {}
     doc = load_toml(path)
+    kind = doc.get("kind", "pose-transfer")
     unknown = sorted(set(doc) - {"kind", "build"})
-    if unknown:
+    if unknown and kind != "tryon":
         raise ConfigError(
             f"{path}: unknown top-level key(s) {unknown}; expected 'kind' and a [build] table"
         )
-    kind = doc.get("kind", "pose-transfer")
     if kind not in RECIPE_KINDS:
         raise ConfigError(f"{path}: kind = {kind!r}; this pgdata builds {list(RECIPE_KINDS)}")
     build = doc.get("build", {})
@@ -90,21 +94,59 @@ def _recipe(path: Path | None) -> tuple[str, dict[str, Any]]:
     default=None,
     help="Also store float16 gzip heatmaps (large; the loader renders them anyway).",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Try-on recipes: write ROOT/profile.json (seconds per image per stage).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace shards of a different build in --out.")
-def build(recipe: Path | None, source: Path, out: Path, overwrite: bool, **flags: Any) -> None:
-    """Write pose-transfer HDF5 shards (JPEG bytes, keypoints, parsing, pair index) into OUT.
+def build(
+    recipe: Path | None, source: Path, out: Path, overwrite: bool, profile: bool, **flags: Any
+) -> None:
+    """Write HDF5 shards into OUT: pose-transfer (JPEG bytes, keypoints, parsing, pair index) from
+    a build-pairs folder, or try-on (pipelines/viton-hd.toml: runs the missing preprocessing stages on
+    the VITON-HD root SOURCE, then one record per pair-list line).
 
     Shards are written to NAME.partial and renamed when complete; manifest.json comes last. Rerun
     the same command after a crash to resume: complete shards are kept and the manifest is the
     same as an uninterrupted build's. Bad items are repaired or listed in OUT/rejected.csv.
     """
-    _, table = _recipe(recipe)
-    source_name = str(recipe) if recipe else "defaults"
-    cfg = config_from_mapping(
-        BuildConfig, table, origin=source_name, source=source, out=out, overwrite=overwrite, **flags
-    )
-    with progress_bar(None, "build") as update:
-        result = run_build(cfg, progress=update)
+    kind, table = _recipe(recipe)
+    origin = str(recipe) if recipe else "defaults"
+    result: BuildResult | TryonBuildResult
+    if kind == "tryon":
+        pose_only = sorted(
+            k for k in ("image_hw", "parsing", "store_heatmaps") if flags.get(k) is not None
+        )
+        if pose_only:
+            raise click.UsageError(
+                f"{', '.join(pose_only)}: pose-transfer options; not used by try-on recipes"
+            )
+        tcfg = config_from_mapping(
+            TryonBuildConfig,
+            table,
+            origin=origin,
+            source=source,
+            out=out,
+            recipe=recipe,
+            overwrite=overwrite,
+            profile=profile,
+            shard_mb=flags.get("shard_mb"),
+            jpeg_quality=flags.get("jpeg_quality"),
+            workers=flags.get("workers"),
+        )
+        with progress_bar(None, "build") as update:
+            result = run_build_tryon(tcfg, progress=update)
+        for note in result.notes:
+            click.echo(note, err=True)
+        if result.stages is not None:
+            click.echo(result.stages.summary(), err=True)
+    else:
+        cfg = config_from_mapping(
+            BuildConfig, table, origin=origin, source=source, out=out, overwrite=overwrite, **flags
+        )
+        with progress_bar(None, "build") as update:
+            result = run_build(cfg, progress=update)
     for entry in sorted(out.glob("*.h5")):
         echo_result(str(entry))
     echo_result(result.summary())

@@ -40,10 +40,9 @@ import numpy as np
 
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
-from pgdata.io.images import encode_jpeg
-from pgdata.io.jpeg import JpegInfo, jpeg_info
 from pgdata.io.pose_csv import read_annotations, read_pairs
 from pgdata.jobs.build_pairs import DATASETS, output_names
+from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.manifest import Manifest, write_manifest
 from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
 from pgdata.shards.schema import Column, Schema
@@ -350,73 +349,6 @@ def offimage_margin(sigma: float) -> float:
     return sigma * float(np.sqrt(2 * np.log(1e6)))
 
 
-def _decode(data: bytes, info: JpegInfo | None) -> tuple[np.ndarray | None, list[str]]:
-    """RGB uint8 image and the repairs made, or None when the bytes are not a usable image."""
-    repairs: list[str] = []
-    if info is not None:
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            return None, ["cannot decode JPEG"]
-        if info.components == 1:
-            repairs.append("grey image converted to RGB")
-        elif info.components == 4:
-            repairs.append("CMYK image converted to RGB")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), repairs
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        return None, ["cannot decode image (corrupt, truncated or not an image)"]
-    if arr.dtype != np.uint8:
-        arr = (arr.astype(np.float64) * (255 / 65535)).round().astype(np.uint8)
-        repairs.append("16-bit image converted to 8-bit")
-    if arr.ndim == 2:
-        repairs.append("grey image converted to RGB")
-        return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB), repairs
-    if arr.shape[2] == 4:
-        alpha = arr[..., 3:4].astype(np.float32) / 255
-        arr = (arr[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
-        repairs.append("alpha composited onto white")
-    repairs.append("re-encoded as JPEG")
-    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), repairs
-
-
-def _image(
-    data: bytes, hw: tuple[int, int], quality: int
-) -> tuple[bytes, tuple[float, float] | None, list[str]] | str:
-    """The JPEG bytes to store, the keypoint scale (x, y) if resized, the repairs; or why not.
-
-    A complete baseline 3-component JPEG already at ``hw`` is stored as is; it is validated by a
-    1/8-scale decode (libjpeg still entropy-decodes the whole stream, so truncation and corrupt
-    headers show up the same; ``pgdata verify`` decodes at full size). Everything else is
-    decoded, repaired where possible and re-encoded.
-    """
-    if not data:
-        return "zero-byte image"
-    info = jpeg_info(data)
-    if info is not None and not info.complete:
-        return "truncated JPEG (no end-of-image marker)"
-    if (
-        info is not None
-        and info.baseline
-        and info.components == 3
-        and (info.height, info.width) == hw
-    ):
-        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8) is None:
-            return "cannot decode JPEG"
-        return data, None, []
-    rgb, notes = _decode(data, info)
-    if rgb is None:
-        return notes[0]
-    scale = None
-    h, w = hw
-    if rgb.shape[:2] != hw:
-        scale = (w / rgb.shape[1], h / rgb.shape[0])
-        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        notes.append(f"resized to {h}x{w} (keypoints scaled)")
-    if info is not None and not info.baseline and not notes:
-        notes.append("progressive JPEG re-encoded as baseline")
-    return encode_jpeg(rgb, quality), scale, notes
-
-
 def _write(
     spec: _ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
 ) -> dict[str, Any]:
@@ -432,7 +364,7 @@ def _write(
         item = f"{spec.split}/{rec.name}"
         raw = rec.image.read_bytes()
         digest.update(f"{rec.name}\0{_sha(raw)}\0".encode())
-        prepared = _image(raw, (h, w), quality)
+        prepared = prepare_jpeg(raw, (h, w), quality)
         if isinstance(prepared, str):
             rejected.append((item, prepared))
             continue

@@ -1,0 +1,394 @@
+"""``pgdata build --recipe pipelines/viton-hd.toml``: try-on HDF5 shards from a VITON-HD root.
+
+First the recipe's missing preprocessing stages run on the root (:func:`run_tryon_pipeline`, which
+skips what is already done); then every line of ``<split>_pairs.txt`` (person, garment) becomes one
+record with everything an HR-VITON / VITON-HD loader reads:
+
+- ``image``, ``agnostic``, ``cloth``, ``densepose`` (when the root has DensePose): JPEG bytes,
+  kept as they are when they are complete baseline RGB JPEGs of the image size;
+- ``parse``, ``parse_agnostic``: uint8 label ids (H, W), gzip, one record per chunk;
+- ``cloth_mask``: uint8 (H, W) as decoded from the mask JPEG (loaders threshold at 128);
+- ``keypoints``: float32 (25, 3) BODY_25 x, y, confidence (``people[0]``, as HR-VITON reads);
+- ``person``, ``cloth_id``: file stems.
+
+Shards roll over by size, resume and quarantine exactly like the pose-transfer build
+(:mod:`pgdata.shards.resume`); a record missing a required file is rejected with the stage that
+makes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pgdata import __version__
+from pgdata.errors import ConfigError, InputFormatError, PgdataError
+from pgdata.io.jpeg import jpeg_info
+from pgdata.io.openpose import read_openpose
+from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
+from pgdata.jobs.tryon import TryonResult, load_tryon_recipe, run_tryon_pipeline
+from pgdata.shards.encode import prepare_jpeg
+from pgdata.shards.manifest import Manifest, write_manifest
+from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
+from pgdata.shards.schema import Column, Schema
+from pgdata.shards.writer import json_attr, write_shard
+from pgdata.stages.keypoints import coco18_to_body25
+
+__all__ = ["TryonBuildConfig", "TryonBuildResult", "run_build_tryon", "tryon_schema"]
+
+# kind in io.viton.sample_paths -> (column, stage that writes it)
+_REQUIRED = {
+    "image": ("image", "the person photo"),
+    "parse": ("parse", "pgdata parsing"),
+    "openpose_json": ("keypoints", "pgdata keypoints"),
+    "agnostic": ("agnostic", "pgdata agnostic"),
+    "parse_agnostic": ("parse_agnostic", "pgdata agnostic"),
+    "cloth": ("cloth", "the garment photo"),
+    "cloth_mask": ("cloth_mask", "pgdata cloth-mask"),
+}
+
+
+@dataclass(frozen=True)
+class TryonBuildConfig:
+    """Options of ``pgdata build`` for a try-on recipe (its ``[build]`` table plus flags)."""
+
+    source: Path
+    out: Path
+    recipe: Path | None = None
+    shard_mb: float = 128.0
+    jpeg_quality: int = 95  # only for images that must be re-encoded
+    workers: int = 1
+    profile: bool = False
+    run_stages: bool = True
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.shard_mb <= 0:
+            raise ConfigError("shard_mb must be > 0")
+
+    def content(self) -> dict[str, Any]:
+        """The options that decide the shards' content."""
+        return {"shard_mb": self.shard_mb, "jpeg_quality": self.jpeg_quality}
+
+
+def tryon_schema(image_hw: tuple[int, int], *, densepose: bool) -> Schema:
+    """The try-on shard schema."""
+    h, w = image_hw
+    cols = [
+        Column("image", "encoded", encoding="jpeg", doc=f"person photo, RGB JPEG {h}x{w} (HxW)"),
+        Column("agnostic", "encoded", encoding="jpeg", doc="agnostic-v3.2 person, RGB JPEG"),
+        Column("cloth", "encoded", encoding="jpeg", doc="garment of this pair, RGB JPEG"),
+        Column(
+            "cloth_mask",
+            "array",
+            "uint8",
+            (h, w),
+            "gzip",
+            doc="garment mask as decoded from the JPEG; >= 128 is garment",
+        ),
+        Column(
+            "parse",
+            "array",
+            "uint8",
+            (h, w),
+            "gzip",
+            doc="image-parse-v3 label ids (CIHP/VITON-HD, 10 = neck)",
+        ),
+        Column(
+            "parse_agnostic",
+            "array",
+            "uint8",
+            (h, w),
+            "gzip",
+            doc="image-parse-agnostic-v3.2 label ids",
+        ),
+        Column(
+            "keypoints",
+            "array",
+            "float32",
+            (25, 3),
+            doc="BODY_25 x, y, confidence in image pixels (0 = missing)",
+        ),
+        Column("person", "string", doc="person id (file stem)"),
+        Column("cloth_id", "string", doc="garment id of this pair (file stem)"),
+    ]
+    if densepose:
+        cols.insert(
+            3, Column("densepose", "encoded", encoding="jpeg", doc="image-densepose, RGB JPEG")
+        )
+    return Schema(
+        name="tryon",
+        columns=tuple(cols),
+        tables=(),
+        notes={"records": "one record per line of <split>_pairs.txt, in file order"},
+    )
+
+
+@dataclass
+class TryonBuildResult:
+    """What ``run_build_tryon`` did."""
+
+    out: Path
+    stages: TryonResult | None
+    shards_written: int
+    shards_kept: int
+    records: dict[str, int]
+    rejected: int
+    repaired: dict[str, int]
+    bytes: int
+    image_hw: tuple[int, int]
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line of counts."""
+        recs = ", ".join(f"{s} {n} pairs" for s, n in self.records.items())
+        return (
+            f"build: wrote {self.shards_written} try-on shards, kept {self.shards_kept} "
+            f"({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, repaired {sum(self.repaired.values())}"
+        )
+
+
+@dataclass(frozen=True)
+class _Sample:
+    split: str
+    person: str
+    cloth: str
+    paths: dict[str, Path]
+    stamp: str
+    size: int
+
+
+def _stamp(paths: dict[str, Path]) -> tuple[str, int]:
+    parts, total = [], 0
+    for kind in sorted(paths):
+        st = paths[kind].stat()
+        parts.append(f"{kind}:{st.st_size}:{st.st_mtime_ns}")
+        total += st.st_size
+    return "|".join(parts), total
+
+
+def _image_hw(path: Path) -> tuple[int, int] | None:
+    info = jpeg_info(path.read_bytes())
+    if info is not None:
+        return info.height, info.width
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return None if img is None else (int(img.shape[0]), int(img.shape[1]))
+
+
+def _scan(
+    root: Path, rejected: list[tuple[str, str]]
+) -> tuple[list[_Sample], tuple[int, int] | None, bool]:
+    samples: list[_Sample] = []
+    for split, d in split_dirs(root):
+        pairs_file = root / f"{split}_pairs.txt"
+        if not pairs_file.is_file():
+            raise InputFormatError(
+                pairs_file,
+                "pair list not found: run `pgdata build-pairs --dataset viton-hd` (or the recipe's pairs stage)",
+            )
+        for person, cloth in read_pairs_txt(pairs_file):
+            found = sample_paths(d, person, cloth)
+            missing = [
+                f"{col} (made by {by})"
+                for kind, (col, by) in _REQUIRED.items()
+                if found.get(kind) is None
+            ]
+            if missing:
+                rejected.append((f"{split}/{person} {cloth}", "missing " + ", ".join(missing)))
+                continue
+            paths = {
+                k: p
+                for k, p in found.items()
+                if p is not None and (k in _REQUIRED or k == "densepose")
+            }
+            stamp, size = _stamp(paths)
+            samples.append(_Sample(split, person, cloth, paths, stamp, size))
+    image_hw = _image_hw(samples[0].paths["image"]) if samples else None
+    with_densepose = bool(samples) and all("densepose" in s.paths for s in samples)
+    return samples, image_hw, with_densepose
+
+
+def _labels(path: Path, hw: tuple[int, int]) -> np.ndarray:
+    labels = decode_parse_png(path.read_bytes(), path)
+    if labels.shape != hw:
+        raise InputFormatError(
+            path, f"label map is {labels.shape[0]}x{labels.shape[1]}, image is {hw[0]}x{hw[1]}"
+        )
+    return labels
+
+
+def _keypoints(path: Path) -> np.ndarray:
+    people = read_openpose(path)
+    if not people:
+        raise InputFormatError(path, "no person in the OpenPose JSON")
+    kps = people[0]  # HR-VITON reads people[0]
+    return kps if len(kps) == 25 else coco18_to_body25(kps)
+
+
+def _write_task(
+    args: tuple[str, str, list[_Sample], Path, tuple[int, int], bool, dict[str, Any]],
+) -> dict[str, Any]:
+    file, spec_sha, samples, out, hw, with_densepose, content = args
+    schema = tryon_schema(hw, densepose=with_densepose)
+    cols: dict[str, list[Any]] = {c.name: [] for c in schema.columns}
+    rejected: list[tuple[str, str]] = []
+    repaired: dict[str, int] = {}
+    digest = hashlib.sha256()
+    quality = int(content["jpeg_quality"])
+    for s in samples:
+        item = f"{s.split}/{s.person} {s.cloth}"
+        raw = {k: p.read_bytes() for k, p in s.paths.items()}
+        for k in sorted(raw):
+            digest.update(f"{k}\0{hashlib.sha256(raw[k]).hexdigest()}\0".encode())
+        try:
+            row: dict[str, Any] = {}
+            for kind in ("image", "agnostic", "cloth") + (("densepose",) if with_densepose else ()):
+                prepared = prepare_jpeg(raw[kind], hw, quality)
+                if isinstance(prepared, str):
+                    raise InputFormatError(s.paths[kind], prepared)
+                data, scale, notes = prepared
+                if scale is not None and kind in ("image", "agnostic"):
+                    raise InputFormatError(
+                        s.paths[kind], f"size differs from the dataset's {hw[0]}x{hw[1]}"
+                    )
+                for n in notes:
+                    repaired[f"{kind}: {n}"] = repaired.get(f"{kind}: {n}", 0) + 1
+                row[kind] = data
+            mask = cv2.imdecode(np.frombuffer(raw["cloth_mask"], np.uint8), cv2.IMREAD_GRAYSCALE)
+            if mask is None:
+                raise InputFormatError(s.paths["cloth_mask"], "cannot decode the cloth mask")
+            if mask.shape != hw:
+                mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+                repaired["cloth_mask: resized (nearest)"] = (
+                    repaired.get("cloth_mask: resized (nearest)", 0) + 1
+                )
+            row["cloth_mask"] = mask
+            row["parse"] = _labels(s.paths["parse"], hw)
+            row["parse_agnostic"] = _labels(s.paths["parse_agnostic"], hw)
+            row["keypoints"] = _keypoints(s.paths["openpose_json"])
+        except PgdataError as e:
+            rejected.append((item, str(e)))
+            continue
+        row["person"], row["cloth_id"] = s.person, s.cloth
+        for name, value in row.items():
+            cols[name].append(value)
+    result = {
+        "rejected": rejected,
+        "repaired": dict(sorted(repaired.items())),
+        "dropped_pairs": 0,
+        "pairs": len(cols["person"]),
+        "inputs_sha256": digest.hexdigest(),
+    }
+    shard = write_shard(
+        out / file,
+        schema,
+        cols,
+        attrs={
+            "split": samples[0].split,
+            "config": json_attr(content),
+            "spec_sha256": spec_sha,
+            "inputs_sha256": digest.hexdigest(),
+            "result": json_attr(result),
+        },
+    )
+    return {
+        **result,
+        "file": file,
+        "records": shard.records,
+        "bytes": shard.bytes,
+        "sha256": shard.sha256,
+    }
+
+
+def run_build_tryon(
+    cfg: TryonBuildConfig, progress: Callable[[int], None] | None = None
+) -> TryonBuildResult:
+    """Run the missing preprocessing stages, then build (or resume) the try-on shards."""
+    if not cfg.source.is_dir():
+        raise InputFormatError(cfg.source, "dataset root not found")
+    stages = None
+    if cfg.run_stages:
+        stages = run_tryon_pipeline(load_tryon_recipe(cfg.recipe, cfg.source, profile=cfg.profile))
+    rejected: list[tuple[str, str]] = []
+    samples, hw, with_densepose = _scan(cfg.source, rejected)
+    if hw is None:
+        raise InputFormatError(
+            cfg.source, "no complete try-on sample to store; see the rejected items"
+        )
+    content = {**cfg.content(), "image_hw": list(hw), "densepose": with_densepose}
+    limit = cfg.shard_mb * 1e6
+    groups: list[list[_Sample]] = []
+    for s in samples:  # roll over by size, never mixing splits
+        if (
+            not groups
+            or groups[-1][0].split != s.split
+            or sum(x.size for x in groups[-1]) + s.size > limit
+        ):
+            groups.append([])
+        groups[-1].append(s)
+    counters: dict[str, int] = {}
+    planned, tasks = [], []
+    stamp = hashlib.sha256(json_attr(content).encode())
+    for g in groups:
+        k = counters[g[0].split] = counters.get(g[0].split, -1) + 1
+        file = f"{g[0].split}-{k:05d}.h5"
+        h = hashlib.sha256(json_attr([content, file]).encode())
+        for s in g:
+            h.update(f"{s.person}\0{s.cloth}\0{s.stamp}\0".encode())
+        planned.append(PlannedShard(file, g[0].split, h.hexdigest()))
+        tasks.append((file, h.hexdigest(), g, cfg.out, hw, with_densepose, content))
+        stamp.update(h.hexdigest().encode())
+    run = run_plan(
+        cfg.out,
+        kind="tryon",
+        config=content,
+        inputs_stamp=stamp.hexdigest(),
+        shards=planned,
+        tasks=tasks,
+        write=_write_task,
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
+    )
+    entries, shard_rejected, repaired, _ = summarise(planned, run)
+    rejected += shard_rejected
+    write_rejected(cfg.out, rejected)
+    inputs = hashlib.sha256()
+    for p in planned:
+        inputs.update(str(run.results[p.file]["inputs_sha256"]).encode())
+    records: dict[str, int] = {}
+    for e in entries:
+        records[e.split] = records.get(e.split, 0) + e.records
+    write_manifest(
+        cfg.out,
+        Manifest(
+            schema=tryon_schema(hw, densepose=with_densepose),
+            config=content,
+            inputs_sha256=inputs.hexdigest(),
+            pgdata_version=__version__,
+            shards=tuple(entries),
+            counts={
+                "records": records,
+                "rejected": len(rejected),
+                "repaired": dict(sorted(repaired.items())),
+            },
+        ),
+    )
+    return TryonBuildResult(
+        out=cfg.out,
+        stages=stages,
+        shards_written=run.written,
+        shards_kept=run.kept,
+        records=records,
+        rejected=len(rejected),
+        repaired=dict(repaired),
+        bytes=sum(e.bytes for e in entries),
+        image_hw=hw,
+        notes=list(stages.notes) if stages else [],
+    )
