@@ -27,6 +27,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata sample $(DEMO)/tryon --kind tryon
 	$(VENV)/bin/pgdata tryon $(DEMO)/tryon --recipe pipelines/viton-hd.toml --profile
 	$(VENV)/bin/pgdata preview tryon $(DEMO)/tryon --out $(DEMO)/tryon.html
+	$(VENV)/bin/pgdata build --recipe pipelines/viton-hd.toml --source $(DEMO)/tryon --out $(DEMO)/tryon-shards
+	$(VENV)/bin/pgdata info $(DEMO)/tryon-shards
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
@@ -34,6 +36,7 @@ demo: $(STAMP)
 	@echo "  HDF5 shards           $(DEMO)/shards (manifest.json, train-*.h5, test-*.h5)"
 	@echo "  try-on dataset        $(DEMO)/tryon (test/, test_pairs.txt, profile.json)"
 	@echo "  try-on preview        $(DEMO)/tryon.html"
+	@echo "  try-on shards         $(DEMO)/tryon-shards"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pgdata tests benchmarks cli.py
