@@ -139,3 +139,32 @@ def test_product_links_are_cleaned() -> None:
     assert spider._product_request("https://shop.example/p/2?utag=y", "all") is None
     assert spider._product_request("https://elsewhere.example/p/3", "all") is None
     assert stats == {"links/already_stored": 1, "links/offsite": 1}
+
+
+def test_real_store_url_rules() -> None:
+    """URL shapes from the stores' public pages (the configs are unverified against live pages)."""
+    import re
+
+    from pgdata.crawl.extract import rewrite_image_url
+
+    ssf = load_store(ROOT / "crawlers" / "ssfshop.toml")
+    assert ssf.product_url is not None
+    assert re.search(ssf.product_url, "https://www.ssfshop.com/LEMOUTON/GRG426021974780/good")
+    assert re.search(ssf.product_url, "https://www.ssfshop.com/8seconds/GM0018120501196/good?x=1")
+    assert not re.search(ssf.product_url, "https://www.ssfshop.com/Denim/list?dspCtgryNo=SFMA41")
+    proxied = (
+        "https://img.ssfshop.com/cmd/LB_750x1000/src/https://img.ssfshop.com/goods/ACSH/26/02/19/"
+        "GRG426021974780_0_THNAIL_ORGINL_20260219143906884.jpg"
+    )
+    assert rewrite_image_url(proxied, ssf.product.image_url_rewrite) == proxied.split("/src/")[1]
+    fn = load_store(ROOT / "crawlers" / "fashionnova.toml")
+    assert fn.product_url is not None
+    assert re.search(fn.product_url, "https://www.fashionnova.com/products/wide-leg-jeans")
+    assert re.search(fn.product_url, "https://www.fashionnova.com/collections/jeans/products/a-b")
+    for url in (
+        "https://cdn.shopify.com/s/files/1/x_400x.jpg?v=12&width=400",
+        "https://cdn.shopify.com/s/files/1/x.jpg?width=400&v=12",
+    ):
+        assert rewrite_image_url(url, fn.product.image_url_rewrite) == (
+            "https://cdn.shopify.com/s/files/1/x.jpg?v=12"
+        )
