@@ -12,7 +12,9 @@ A store file (every table but the first keys is optional)::
     media_domains = ["img.shop-a-cdn.example"]    # extra hosts allowed for images only
     start_urls = ["https://shop-a.example/all"]   # category "all"; or [categories] below
     sitemap_urls = ["https://shop-a.example/sitemap.xml"]  # or robots.txt with Sitemap:
-    product_url = '/p/[^/]+$'                     # regex searched in product URLs
+    product_url = '/p/[^/]+$'                     # regex: listing links that match it are
+                                                  # products (besides listing.product_links);
+                                                  # sitemap URLs must match it
 
     [categories]                                  # crawl groups for --category
     bottoms = ["https://shop-a.example/c/bottoms"]
