@@ -49,7 +49,7 @@ _FIXED: dict[str, Any] = {
         "pgdata.crawl.pipelines.ItemsJsonlPipeline": 300,
     },
     "DOWNLOADER_MIDDLEWARES": {
-        "pgdata.crawl.middlewares.RetryAfterMiddleware": 560,
+        "pgdata.crawl.middlewares.PolitenessMiddleware": 560,
     },
     "SPIDER_MIDDLEWARES": {},
     "HTTPERROR_ALLOW_ALL": False,

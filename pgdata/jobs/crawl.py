@@ -87,6 +87,7 @@ class CrawlReport:
     skipped: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
     field_sources: dict[str, int] = field(default_factory=dict)
+    slowed_down: dict[str, int] = field(default_factory=dict)  # crawl_delay / retry_after raises
     resumed: bool = False
     recovered_after_kill: bool = False
     pgdata_version: str = __version__
@@ -170,6 +171,11 @@ def _report(
         skipped={k: v for k, v in skipped.items() if v},
         statuses=_prefixed(stats, "downloader/response_status_count/"),
         field_sources=_prefixed(stats, "pgdata/field_source/"),
+        slowed_down={
+            k: int(stats[f"pgdata/{k}"])
+            for k in ("crawl_delay", "retry_after")
+            if f"pgdata/{k}" in stats
+        },
         resumed=resumed,
         recovered_after_kill=recovered,
     )
