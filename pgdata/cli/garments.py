@@ -94,7 +94,8 @@ def garments(
     """Turn the images of a `pgdata crawl` folder SRC into a garment set, without network.
 
     \b
-    OUT/cloth/<id>.jpg        garment centred on white, WIDTHxHEIGHT (default 768x1024)
+    OUT/cloth/<id>.jpg        garment centred on its own background colour (white if it
+                              was transparent), WIDTHxHEIGHT (default 768x1024)
     OUT/cloth-mask/<id>.jpg   its mask, JPEG mode L, 255 = garment
     OUT/garments.jsonl        one kept garment a line: product fields, source, kind, hashes
     OUT/rejected.csv          source image, reason (duplicate, not a packshot, too small, ...)
