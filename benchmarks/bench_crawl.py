@@ -90,10 +90,12 @@ FAST = {
 
 RUN_REFERENCE = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, time
+    settings, start_url, stats_path, core = json.loads(sys.argv[1])
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
     from scrapy.crawler import AsyncCrawlerProcess
     from ref_spider import Ref
-    settings, start_url, stats_path = json.loads(sys.argv[1])
     proc = AsyncCrawlerProcess(settings)
     crawler = proc.create_crawler(Ref)
     proc.crawl(crawler, start_url=start_url)
@@ -108,22 +110,24 @@ RUN_REFERENCE = textwrap.dedent(
 )
 
 
-def _pin(core: int) -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})
+# runs `python -m pgdata ARGS` pinned to one core (no preexec_fn: this process has threads)
+RUN_PINNED = (
+    "import os, runpy, sys; core = int(sys.argv.pop(1)); "
+    "hasattr(os, 'sched_setaffinity') and os.sched_setaffinity(0, {core}); "
+    "sys.argv[0] = 'pgdata'; runpy.run_module('pgdata', run_name='__main__')"
+)
 
 
 def run_reference(start_url: str, out: Path, core: int) -> tuple[float, int, int]:
     (out / "ref_spider.py").write_text(REFERENCE_SPIDER)
     stats = out / "ref_stats.json"
     settings = {**FAST, "FILES_STORE": str(out / "ref_files")}
-    arg = json.dumps([settings, start_url, str(stats)])
+    arg = json.dumps([settings, start_url, str(stats), core])
     subprocess.run(
         [sys.executable, "-c", RUN_REFERENCE, arg],
         check=True,
         cwd=out,
         env={**os.environ, "PYTHONPATH": str(out)},
-        preexec_fn=lambda: _pin(core),
     )
     r = json.loads(stats.read_text())
     return float(r["duration"]), int(r["items"]), int(r["bytes"])
@@ -131,13 +135,11 @@ def run_reference(start_url: str, out: Path, core: int) -> tuple[float, int, int
 
 def run_pgdata(store: Path, out: Path, core: int) -> dict:
     cmd = [
-        sys.executable, "-m", "pgdata", "crawl", "--store", str(store), "--out", str(out),
+        sys.executable, "-c", RUN_PINNED, str(core), "crawl", "--store", str(store), "--out", str(out),
         "--category", "bulk", "--delay", "0", "--no-autothrottle", "--per-domain", "16",
         "--concurrency", "32", "--timeout", "30",
     ]  # fmt: skip
-    subprocess.run(
-        cmd, check=True, cwd=ROOT, preexec_fn=lambda: _pin(core), stdout=subprocess.DEVNULL
-    )
+    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return json.loads((out / "fixture_shop" / "crawl-report.json").read_text())
 
 

@@ -9,7 +9,7 @@ from scrapy.http import Request, Response
 from scrapy.settings import Settings
 
 from pgdata.crawl.middlewares import PolitenessMiddleware, retry_after_seconds
-from pgdata.crawl.pipelines import GarmentFilesPipeline, probe_image
+from pgdata.crawl.pipelines import media_path, probe_image
 from pgdata.io.items_jsonl import read_items, repair_tail
 
 
@@ -61,12 +61,9 @@ def test_retry_after_raises_the_slot_delay() -> None:
 
 
 def test_file_names_come_from_hashes() -> None:
-    path = GarmentFilesPipeline.file_path(
-        None,  # type: ignore[arg-type]
-        Request("https://img.example/../../etc/passwd?x=../../a.png"),
-    )
+    path = media_path("https://img.example/../../etc/passwd?x=../../a.png")
     assert path.startswith("files/") and ".." not in path and path.endswith(".img")
-    png = GarmentFilesPipeline.file_path(None, Request("https://img.example/a/B.PNG?v=1"))  # type: ignore[arg-type]
+    png = media_path("https://img.example/a/B.PNG?v=1")
     assert png.endswith(".png") and len(Path(png).stem) == 40
 
 

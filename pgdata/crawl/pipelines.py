@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from scrapy.pipelines.media import MediaPipeline
     from twisted.python.failure import Failure
 
-__all__ = ["GarmentFilesPipeline", "ItemsJsonlPipeline", "ValidatePipeline", "probe_image"]
+__all__ = [
+    "GarmentFilesPipeline",
+    "ItemsJsonlPipeline",
+    "ValidatePipeline",
+    "media_path",
+    "probe_image",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,14 @@ def _inc(crawler: Crawler, key: str, n: int = 1) -> None:
 def _drop(crawler: Crawler, reason: str) -> DropItem:
     _inc(crawler, f"dropped/{reason}")
     return DropItem(reason)
+
+
+def media_path(url: str) -> str:
+    """``files/<sha1(url)>.<ext>``: the stored name of an image URL; the extension is kept only
+    when it is a known image type (``.img`` otherwise), nothing else comes from the URL."""
+    guid = hashlib.sha1(url.encode("utf-8")).hexdigest()  # noqa: S324 - a name, not security
+    ext = PurePosixPath(urlsplit(url).path).suffix.lower()
+    return f"files/{guid}{ext if ext in IMAGE_EXTS else '.img'}"
 
 
 def probe_image(data: bytes) -> tuple[int, int, str, str]:
@@ -151,11 +165,7 @@ class GarmentFilesPipeline(FilesPipeline):
         *,
         item: Any = None,
     ) -> str:
-        guid = hashlib.sha1(request.url.encode("utf-8")).hexdigest()  # noqa: S324 - a name
-        ext = PurePosixPath(urlsplit(request.url).path).suffix.lower()
-        if ext not in IMAGE_EXTS:
-            ext = ".img"
-        return f"files/{guid}{ext}"
+        return media_path(request.url)
 
     def file_downloaded(
         self,
