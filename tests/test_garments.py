@@ -204,3 +204,40 @@ def test_near_duplicate_needs_the_colour_too() -> None:
 )
 def test_garment_kind(texts: tuple[str | None, ...], kind: str) -> None:
     assert garment_kind(*texts) == kind
+
+
+def test_kept_garments_are_in_shards(garments_run, tmp_path: Path) -> None:
+    root, _, _ = garments_run
+    from pgdata.shards import ShardReader, read_manifest
+    from pgdata.shards.verify import verify_shards
+
+    out = tmp_path / "first"  # the module's run is reused by other tests
+    run_garments(GarmentsConfig(src=root, out=out, size_wh=(192, 256)))
+    records = [json.loads(x) for x in (out / "garments.jsonl").read_text().splitlines()]
+    manifest = read_manifest(out / "shards")
+    assert manifest.schema.name == "garments" and manifest.counts["records"] == {"garments": 4}
+    stored = {}
+    for entry in manifest.shards:
+        r = ShardReader(out / "shards" / entry.file)
+        for i, gid in enumerate(r.column("id")):
+            stored[gid] = (
+                r.encoded("cloth", i),
+                r.array("cloth_mask", i),
+                json.loads(r.column("meta")[i]),
+            )
+        r.close()
+    assert sorted(stored) == sorted(rec["id"] for rec in records)
+    for rec in records:
+        cloth, mask, meta = stored[rec["id"]]
+        assert cloth == (out / rec["cloth"]).read_bytes()
+        np.testing.assert_array_equal(mask, np.asarray(Image.open(out / rec["cloth_mask"])))
+        assert meta == rec
+    assert verify_shards(out / "shards").faults == []
+    # small shards roll over; a rerun with other settings replaces them
+    copy = tmp_path / "g"
+    run_garments(GarmentsConfig(src=root, out=copy, size_wh=(192, 256), shard_mb=0.02))
+    assert len(read_manifest(copy / "shards").shards) > 1
+    run_garments(GarmentsConfig(src=root, out=copy, size_wh=(96, 128)))
+    again = read_manifest(copy / "shards")
+    assert len(again.shards) == 1 and again.config["size_hw"] == [128, 96]
+    assert verify_shards(copy / "shards").faults == []

@@ -80,6 +80,13 @@ class SizeWH(click.ParamType):  # type: ignore[type-arg]
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
 )
+@click.option(
+    "--shard-mb",
+    type=click.FloatRange(min=0.001),
+    default=128.0,
+    show_default=True,
+    help="HDF5 shards in OUT/shards/ roll over at about this many MB.",
+)
 def garments(
     src: Path,
     out: Path,
@@ -90,6 +97,7 @@ def garments(
     color_delta_e: float,
     quality: int,
     workers: int,
+    shard_mb: float,
 ) -> None:
     """Turn the images of a `pgdata crawl` folder SRC into a garment set, without network.
 
@@ -99,6 +107,7 @@ def garments(
     OUT/cloth-mask/<id>.jpg   its mask, JPEG mode L, 255 = garment
     OUT/garments.jsonl        one kept garment a line: product fields, source, kind, hashes
     OUT/rejected.csv          source image, reason (duplicate, not a packshot, too small, ...)
+    OUT/shards/               HDF5 shards of the kept garments (cloth JPEG, mask, metadata)
 
     Exact duplicates (same bytes) and near duplicates (same shape and colour) are dropped;
     the same garment in another colour is kept. <id> is the start of the image's sha256.
@@ -113,6 +122,7 @@ def garments(
         color_delta_e=color_delta_e,
         quality=quality,
         workers=workers,
+        shard_mb=shard_mb,
     )
     try:
         cfg.validate()

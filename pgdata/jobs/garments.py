@@ -48,6 +48,8 @@ from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
+from pgdata.jobs.garment_shards import write_garment_shards
+from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
     METHODS,
     MaskMethod,
@@ -87,6 +89,7 @@ class GarmentsConfig:
     color_delta_e: float = 12.0
     quality: int = 95
     workers: int = 1
+    shard_mb: float = 128.0
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on impossible values."""
@@ -146,6 +149,7 @@ class GarmentsResult:
     by_kind: dict[str, int]
     by_mask_source: dict[str, int]
     files: list[Path] = field(default_factory=list)
+    shards: int = 0
 
     def summary(self) -> str:
         """One line of counts for the CLI."""
@@ -153,7 +157,7 @@ class GarmentsResult:
         rej = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.by_kind.items())) or "none"
         return (
-            f"garments: read {self.read} images, kept {self.kept} ({kinds}); "
+            f"garments: read {self.read} images, kept {self.kept} ({kinds}) in {self.shards} shard(s); "
             f"rejected {len(self.rejected)}: {rej}"
         )
 
@@ -367,11 +371,19 @@ def run_garments(
         for item, reason in rejected:
             f.write(f"{_csv_cell(item)},{_csv_cell(reason)}\n")
 
-    # (the HDF5 shard step goes here: after dedup, before garments.json, from `records`)
+    # HDF5 shards of the kept garments (GARMENTS/shards/, manifest last)
+    shard_dir, n_shards, stored = write_garment_shards(
+        cfg.out,
+        records,
+        (cfg.size_wh[1], cfg.size_wh[0]),
+        shard_mb=cfg.shard_mb,
+        workers=cfg.workers,
+    )
+    files.append(shard_dir / MANIFEST)
 
     by_kind = dict(Counter(str(r["kind"]) for r in records))
     by_source = dict(Counter(str(r["mask_source"]) for r in records))
-    result = GarmentsResult(read, len(kept), rejected, by_kind, by_source, files)
+    result = GarmentsResult(read, len(kept), rejected, by_kind, by_source, files, n_shards)
     report = {
         "pgdata_version": __version__,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
@@ -380,6 +392,8 @@ def run_garments(
         "by_kind": by_kind,
         "by_mask_source": by_source,
         "rejected": len(rejected),
+        "shards": n_shards,
+        "shard_records": stored,
         "rejected_by_reason": dict(Counter(_reason_kind(r) for _, r in rejected)),
     }
     atomic_write_text(
