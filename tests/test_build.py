@@ -1,3 +1,4 @@
+import csv
 import io
 import json
 import os
@@ -219,8 +220,9 @@ def test_bad_inputs_are_repaired_or_quarantined(pairs_dir, tmp_path):
 
     out = tmp_path / "shards"
     result = run_build(BuildConfig(source=src, out=out))
-    rejected = (out / "rejected.csv").read_text().splitlines()[1:]
-    reasons = {line.split(",", 1)[0].split("/", 1)[1]: line.split(",", 1)[1] for line in rejected}
+    with open(out / "rejected.csv", newline="") as f:
+        rejected = list(csv.reader(f))[1:]
+    reasons = {item.split("/", 1)[1]: reason for item, reason in rejected}
     assert reasons[victims[0]] == "zero-byte image"
     assert reasons[victims[1]].startswith("truncated JPEG")
     assert reasons[victims[2]].startswith("cannot decode")

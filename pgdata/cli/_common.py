@@ -10,13 +10,16 @@ from contextlib import contextmanager
 import click
 from tqdm import tqdm
 
-__all__ = ["SizeHW", "echo_result", "progress_bar"]
+__all__ = ["SizeHW", "SizeWH", "echo_result", "progress_bar"]
 
 
-class SizeHW(click.ParamType):  # type: ignore[type-arg]
-    """``HEIGHTxWIDTH`` in pixels, e.g. ``256x176`` → ``(256, 176)``."""
+class _Size(click.ParamType):  # type: ignore[type-arg]
+    """``AxB`` in pixels → ``(A, B)`` as written; the subclass says which is the height."""
 
-    name = "HxW"
+    name = ""
+    example = ""
+    words = ""
+    minimum = 1
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
@@ -24,9 +27,23 @@ class SizeHW(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, tuple):
             return value
         m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
-        if m is None or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-            self.fail(f"{value!r} is not a size like 256x176 (height x width, pixels)", param, ctx)
+        if m is None or min(int(m.group(1)), int(m.group(2))) < self.minimum:
+            self.fail(
+                f"{value!r} is not a size like {self.example} ({self.words}, pixels)", param, ctx
+            )
         return int(m.group(1)), int(m.group(2))
+
+
+class SizeHW(_Size):
+    """``HEIGHTxWIDTH``, e.g. ``256x176`` → ``(256, 176)`` (pose-transfer frames)."""
+
+    name, example, words = "HxW", "256x176", "height x width"
+
+
+class SizeWH(_Size):
+    """``WIDTHxHEIGHT``, e.g. ``768x1024`` → ``(768, 1024)`` (VITON-HD garments)."""
+
+    name, example, words, minimum = "WxH", "768x1024", "width x height", 8
 
 
 @contextmanager

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 
-from pgdata.cli._common import echo_result, progress_bar
+from pgdata.cli._common import SizeWH, echo_result, progress_bar
 from pgdata.errors import ConfigError
 from pgdata.jobs.garments import GarmentsConfig, run_garments
 from pgdata.stages.cloth_mask import METHODS
-
-
-class SizeWH(click.ParamType):  # type: ignore[type-arg]
-    """``WIDTHxHEIGHT`` in pixels, e.g. ``768x1024`` → ``(768, 1024)``."""
-
-    name = "WxH"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[int, int]:
-        if isinstance(value, tuple):
-            return value
-        m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
-        if m is None or int(m.group(1)) < 8 or int(m.group(2)) < 8:
-            self.fail(f"{value!r} is not a size like 768x1024 (width x height, pixels)", param, ctx)
-        return int(m.group(1)), int(m.group(2))
 
 
 @click.command("garments", short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).")

@@ -32,10 +32,11 @@ from PIL import Image
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io import inshop
-from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.openpose import best_person, read_openpose
 from pgdata.io.pose_csv import Annotations, read_annotations, write_annotations, write_pairs
+from pgdata.io.reports import write_rejected_csv
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
 from pgdata.stages.pairs import PairRule, PairStats, make_pairs
 
@@ -497,10 +498,7 @@ def run_build_pairs(
         splits[split] = SplitSummary(
             read=read.get(split, 0), rejected=read.get(split, 0) - len(names), pairs=stats
         )
-    with atomic_open(cfg.out / "rejected.csv", "w", encoding="utf-8", newline="\n") as f:
-        f.write("item,reason\n")
-        for item, reason in rejected:
-            f.write(f"{_csv_cell(item)},{_csv_cell(reason)}\n")
+    write_rejected_csv(cfg.out / "rejected.csv", rejected)
     files.append(cfg.out / "rejected.csv")
     result = BuildPairsResult(splits, rejected, files)
     report = {
@@ -519,12 +517,6 @@ def run_build_pairs(
 
 def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0]
-
-
-def _csv_cell(text: str) -> str:
-    if any(c in text for c in ',"\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
 
 
 def _jsonable(obj: object) -> object:

@@ -48,6 +48,7 @@ from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
+from pgdata.io.reports import write_rejected_csv
 from pgdata.jobs.garment_shards import write_garment_shards
 from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
@@ -366,10 +367,7 @@ def run_garments(
     with atomic_open(files[0], "w", encoding="utf-8", newline="\n") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    with atomic_open(files[1], "w", encoding="utf-8", newline="\n") as f:
-        f.write("item,reason\n")
-        for item, reason in rejected:
-            f.write(f"{_csv_cell(item)},{_csv_cell(reason)}\n")
+    write_rejected_csv(files[1], rejected)
 
     # HDF5 shards of the kept garments (GARMENTS/shards/, manifest last)
     shard_dir, n_shards, stored = write_garment_shards(
@@ -434,9 +432,3 @@ def _record(cfg: GarmentsConfig, s: _Source, o: _Outcome) -> dict[str, Any]:
         "ahash": f"{o.hash.ahash:016x}",
         "lab": [round(v, 2) for v in o.hash.lab],
     }
-
-
-def _csv_cell(text: str) -> str:
-    if any(c in text for c in ',"\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text

@@ -28,7 +28,8 @@ from typing import Any
 import h5py
 
 from pgdata.errors import InputFormatError
-from pgdata.io.atomic import atomic_open, atomic_write_text
+from pgdata.io.atomic import atomic_write_text
+from pgdata.io.reports import write_rejected_csv
 from pgdata.shards.manifest import MANIFEST, ShardEntry
 from pgdata.shards.writer import ATTR_PREFIX, file_sha256
 
@@ -185,7 +186,4 @@ def summarise(
 
 def write_rejected(out: Path, rejected: Sequence[tuple[str, str]]) -> None:
     """``out/rejected.csv``: one ``item,reason`` line per quarantined item."""
-    with atomic_open(out / REJECTED, "w", encoding="utf-8", newline="\n") as f:
-        f.write("item,reason\n")
-        for item, reason in rejected:
-            f.write(f"{item},{reason.replace(',', ';')}\n")
+    write_rejected_csv(out / REJECTED, rejected)
