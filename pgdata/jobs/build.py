@@ -38,13 +38,11 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.pose_csv import read_annotations, read_pairs
 from pgdata.jobs.build_pairs import DATASETS, output_names
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.manifest import Manifest, write_manifest
-from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
+from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.heatmaps import render_heatmaps
@@ -477,46 +475,29 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         workers=cfg.workers,
         progress=progress,
     )
-    content_sha = hashlib.sha256()  # inputs by content: pair CSVs, images, parsing, keypoints
+    prefix = hashlib.sha256()  # inputs read before sharding: pair CSVs and keypoints
     for inp in inputs:
-        content_sha.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
+        prefix.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
         for r in inp.records:
-            content_sha.update(r.kps.tobytes())
-    for spec in specs:
-        content_sha.update(str(run.results[spec.file]["inputs_sha256"]).encode())
-    shards, shard_rejected, repaired, dropped = summarise(planned, run)
-    rejected = [r for inp in inputs for r in inp.rejected] + shard_rejected
-    dropped += sum(inp.dropped_pairs for inp in inputs)
-    write_rejected(cfg.out, rejected)
-    records = {
-        s: sum(e.records for e in shards if e.split == s)
-        for s in SPLITS
-        if any(e.split == s for e in shards)
-    }
-    pairs = {s: sum(e.pairs for e in shards if e.split == s) for s in records}
-    manifest = Manifest(
+            prefix.update(r.kps.tobytes())
+    done = finish_build(
+        cfg.out,
+        planned,
+        run,
         schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
         config=content,
-        inputs_sha256=content_sha.hexdigest(),
-        pgdata_version=__version__,
-        shards=tuple(shards),
-        counts={
-            "records": records,
-            "pairs": pairs,
-            "rejected": len(rejected),
-            "repaired": dict(sorted(repaired.items())),
-            "dropped_pairs": dropped,
-        },
+        rejected_before=[r for inp in inputs for r in inp.rejected],
+        dropped_before=sum(inp.dropped_pairs for inp in inputs),
+        inputs_prefix=prefix.digest(),
     )
-    write_manifest(cfg.out, manifest)
     return BuildResult(
         out=cfg.out,
         shards_written=run.written,
         shards_kept=run.kept,
-        records=records,
-        pairs=pairs,
-        rejected=len(rejected),
-        repaired=dict(repaired),
-        dropped_pairs=dropped,
-        bytes=sum(s.bytes for s in shards),
+        records=done.records,
+        pairs=done.pairs,
+        rejected=len(done.rejected),
+        repaired=dict(done.repaired),
+        dropped_pairs=done.dropped_pairs,
+        bytes=sum(e.bytes for e in done.entries),
     )

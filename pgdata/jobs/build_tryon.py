@@ -27,15 +27,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError, PgdataError
 from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
 from pgdata.jobs.tryon import TryonResult, load_tryon_recipe, run_tryon_pipeline
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.manifest import Manifest, write_manifest
-from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
+from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.keypoints import coco18_to_body25
@@ -356,39 +354,23 @@ def run_build_tryon(
         workers=cfg.workers,
         progress=progress,
     )
-    entries, shard_rejected, repaired, _ = summarise(planned, run)
-    rejected += shard_rejected
-    write_rejected(cfg.out, rejected)
-    inputs = hashlib.sha256()
-    for p in planned:
-        inputs.update(str(run.results[p.file]["inputs_sha256"]).encode())
-    records: dict[str, int] = {}
-    for e in entries:
-        records[e.split] = records.get(e.split, 0) + e.records
-    write_manifest(
+    done = finish_build(
         cfg.out,
-        Manifest(
-            schema=tryon_schema(hw, densepose=with_densepose),
-            config=content,
-            inputs_sha256=inputs.hexdigest(),
-            pgdata_version=__version__,
-            shards=tuple(entries),
-            counts={
-                "records": records,
-                "rejected": len(rejected),
-                "repaired": dict(sorted(repaired.items())),
-            },
-        ),
+        planned,
+        run,
+        schema=tryon_schema(hw, densepose=with_densepose),
+        config=content,
+        rejected_before=rejected,
     )
     return TryonBuildResult(
         out=cfg.out,
         stages=stages,
         shards_written=run.written,
         shards_kept=run.kept,
-        records=records,
-        rejected=len(rejected),
-        repaired=dict(repaired),
-        bytes=sum(e.bytes for e in entries),
+        records=done.records,
+        rejected=len(done.rejected),
+        repaired=dict(done.repaired),
+        bytes=sum(e.bytes for e in done.entries),
         image_hw=hw,
         notes=list(stages.notes) if stages else [],
     )

@@ -17,9 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pgdata import __version__
-from pgdata.shards.manifest import Manifest, write_manifest
-from pgdata.shards.resume import PlannedShard, run_plan, summarise, write_rejected
+from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr, write_shard
 
@@ -147,21 +145,5 @@ def write_garment_shards(
         overwrite=True,
         workers=workers,
     )
-    entries, rejected, _, _ = summarise(planned, run)
-    write_rejected(out, rejected)
-    inputs = hashlib.sha256()
-    for p in planned:
-        inputs.update(str(run.results[p.file]["inputs_sha256"]).encode())
-    stored = sum(e.records for e in entries)
-    write_manifest(
-        out,
-        Manifest(
-            schema=garments_schema(size_hw),
-            config=config,
-            inputs_sha256=inputs.hexdigest(),
-            pgdata_version=__version__,
-            shards=tuple(entries),
-            counts={"records": {"garments": stored}, "rejected": len(rejected)},
-        ),
-    )
-    return out, len(entries), stored
+    done = finish_build(out, planned, run, schema=garments_schema(size_hw), config=config)
+    return out, len(done.entries), done.records.get("garments", 0)

@@ -17,6 +17,7 @@ shard reports the same counts as a fresh one and the manifest comes out byte-ide
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -27,17 +28,21 @@ from typing import Any
 
 import h5py
 
+from pgdata import __version__
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.reports import write_rejected_csv
-from pgdata.shards.manifest import MANIFEST, ShardEntry
+from pgdata.shards.manifest import MANIFEST, Manifest, ShardEntry, write_manifest
+from pgdata.shards.schema import Schema
 from pgdata.shards.writer import ATTR_PREFIX, file_sha256
 
 __all__ = [
     "PLAN",
     "REJECTED",
     "BuildRun",
+    "Finished",
     "PlannedShard",
+    "finish_build",
     "run_plan",
     "summarise",
     "write_rejected",
@@ -187,3 +192,55 @@ def summarise(
 def write_rejected(out: Path, rejected: Sequence[tuple[str, str]]) -> None:
     """``out/rejected.csv``: one ``item,reason`` line per quarantined item."""
     write_rejected_csv(out / REJECTED, rejected)
+
+
+@dataclass
+class Finished:
+    """What :func:`finish_build` wrote into the manifest."""
+
+    entries: list[ShardEntry]
+    rejected: list[tuple[str, str]]
+    repaired: Counter[str]
+    dropped_pairs: int
+    records: dict[str, int]
+    pairs: dict[str, int]
+
+
+def finish_build(
+    out: Path,
+    shards: Sequence[PlannedShard],
+    run: BuildRun,
+    *,
+    schema: Schema,
+    config: dict[str, Any],
+    rejected_before: Sequence[tuple[str, str]] = (),
+    dropped_before: int = 0,
+    inputs_prefix: bytes = b"",
+) -> Finished:
+    """Write ``rejected.csv`` and then, last, ``manifest.json`` for a finished :func:`run_plan`.
+
+    The manifest's inputs sha256 hashes ``inputs_prefix`` (what the job read before sharding, e.g.
+    the pair CSVs) and every shard's own content hash, in plan order.
+    """
+    entries, rejected, repaired, dropped = summarise(shards, run)
+    rejected = [*rejected_before, *rejected]
+    dropped += dropped_before
+    write_rejected(out, rejected)
+    inputs = hashlib.sha256(inputs_prefix)
+    for s in shards:
+        inputs.update(str(run.results[s.file]["inputs_sha256"]).encode())
+    records: dict[str, int] = {}
+    pairs: dict[str, int] = {}
+    for e in entries:
+        records[e.split] = records.get(e.split, 0) + e.records
+        pairs[e.split] = pairs.get(e.split, 0) + e.pairs
+    counts = {
+        "records": records,
+        "pairs": pairs,
+        "rejected": len(rejected),
+        "repaired": dict(sorted(repaired.items())),
+        "dropped_pairs": dropped,
+    }
+    manifest = Manifest(schema, config, inputs.hexdigest(), __version__, tuple(entries), counts)
+    write_manifest(out, manifest)
+    return Finished(entries, rejected, repaired, dropped, records, pairs)
