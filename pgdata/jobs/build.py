@@ -161,10 +161,10 @@ class BuildResult:
 class _Record:
     name: str
     kps: np.ndarray  # (18, 3)
-    image: Path
+    image: str
     image_stamp: str  # size and mtime: the fast identity used to plan and resume
     image_bytes: int
-    parsing: Path | None
+    parsing: str | None
     parsing_stamp: str
     person: str
 
@@ -183,10 +183,10 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _stamp(path: Path) -> tuple[str, int] | None:
+def _stamp(path: str) -> tuple[str, int] | None:
     """("size:mtime_ns", size) of a file, None if it does not exist."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         return None
     return f"{st.st_size}:{st.st_mtime_ns}", st.st_size
@@ -205,17 +205,20 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
     records: list[_Record] = []
     index: dict[str, int] = {}
     image_dir = cfg.source / split
+    # plain strings in this per-record loop: pathlib objects cost more than the stat calls
+    image_prefix = str(image_dir) + os.sep
+    parsing_prefix = str(cfg.source / "parsing" / split) + os.sep
     key = auto_group_key(ann.names)
     for name, k in zip(ann.names, kps, strict=True):
         if name in index:
             rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
             continue
-        path = image_dir / name
+        path = image_prefix + name
         stamp = _stamp(path)
         if stamp is None:
             rejected.append((f"{split}/{name}", "annotation row without image"))
             continue
-        parsing = cfg.source / "parsing" / split / (name.rsplit(".", 1)[0] + ".png")
+        parsing = parsing_prefix + name.rsplit(".", 1)[0] + ".png"
         p_stamp = _stamp(parsing) if cfg.parsing else None
         index[name] = len(records)
         records.append(
@@ -360,7 +363,8 @@ def _write(
     digest = hashlib.sha256()  # content of this shard's inputs, for the manifest's inputs_sha256
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
-        raw = rec.image.read_bytes()
+        with open(rec.image, "rb") as f:
+            raw = f.read()
         digest.update(f"{rec.name}\0{_sha(raw)}\0".encode())
         prepared = prepare_jpeg(raw, (h, w), quality)
         if isinstance(prepared, str):
@@ -378,7 +382,7 @@ def _write(
             kps[outside] = 0
             notes.append("keypoints far outside the image marked missing")
         if with_parsing:
-            png = rec.parsing.read_bytes() if rec.parsing else b""
+            png = Path(rec.parsing).read_bytes() if rec.parsing else b""
             digest.update(_sha(png).encode())
             labels = (
                 cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED) if png else None
