@@ -40,17 +40,17 @@ def _recipe(path: Path | None) -> tuple[str, dict[str, Any]]:
     return kind, build
 
 
-@click.command(short_help="Build HDF5 shards from a build-pairs folder.")
+@click.command(short_help="Build HDF5 shards (pose transfer or try-on).")
 @click.option(
     "--recipe",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Recipe TOML (pipelines/deepfashion.toml, pipelines/market1501.toml); flags override its [build] values.",
+    help="Recipe TOML (pipelines/deepfashion.toml, market1501.toml, viton-hd.toml); flags override its [build] values.",
 )
 @click.option(
     "--source",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="What `pgdata build-pairs` wrote: annotation and pair CSVs, <split>/ images, parsing/<split>/ maps.",
+    help="Pose transfer: what `pgdata build-pairs` wrote (annotation and pair CSVs, <split>/ images, parsing/<split>/ maps). Try-on: the VITON-HD root.",
 )
 @click.option(
     "--out",
