@@ -97,7 +97,11 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
         return len(self._shard)
 
     def set_epoch(self, epoch: int) -> None:
-        """Change the flip draws (call it with the sampler's ``set_epoch``)."""
+        """Change the flip draws (call it with the sampler's ``set_epoch``).
+
+        Workers hold a copy of the dataset made when they start: call this before iterating the
+        loader each epoch, and with ``persistent_workers=True`` it does not reach running workers.
+        """
         self.epoch = epoch
 
     def _image(self, reader: ShardReader, i: int) -> np.ndarray:
