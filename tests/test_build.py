@@ -332,3 +332,48 @@ def test_store_heatmaps_and_shard_attributes(pairs_dir, tmp_path):
     assert attrs["format_version"] == 1 and attrs["split"] == "test" and attrs["version"]
     assert json.loads(attrs["config"])["store_heatmaps"] is True
     assert len(attrs["inputs_sha256"]) == 64
+
+
+def test_market1501_recipe_end_to_end(tmp_path, runner):
+    from pgdata.io.images import encode_jpeg
+
+    root = tmp_path / "market"
+    rng = np.random.default_rng(0)
+    names, yx = [], []
+    for folder, ids in (("bounding_box_train", ("0002", "0007")), ("bounding_box_test", ("0003",))):
+        (root / folder).mkdir(parents=True)
+        for pid in ids:
+            for cam in range(3):
+                name = f"{pid}_c{cam + 1}s1_00{cam}451_01.jpg"
+                (root / folder / name).write_bytes(
+                    encode_jpeg(rng.integers(0, 255, (128, 64, 3), dtype=np.uint8))
+                )
+                names.append(name)
+                yx.append(np.column_stack([rng.integers(0, 128, 18), rng.integers(0, 64, 18)]))
+    write_annotations(root / "keypoints.csv", names, np.stack(yx))
+    run_build_pairs(
+        BuildPairsConfig(
+            dataset="market1501", root=root, out=tmp_path / "pairs", images_hw=(128, 64)
+        )
+    )
+    res = runner.invoke(
+        cli,
+        [
+            "build",
+            "--recipe",
+            str(ROOT / "pipelines" / "market1501.toml"),
+            "--source",
+            str(tmp_path / "pairs"),
+            "--out",
+            str(tmp_path / "shards"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    manifest = read_manifest(tmp_path / "shards")
+    assert manifest.config["image_hw"] == [128, 64] and manifest.counts["pairs"] == {
+        "train": 12,
+        "test": 6,
+    }
+    r = ShardReader(tmp_path / "shards" / manifest.split_shards("train")[0].file)
+    assert sorted(set(r.column("person"))) == ["0002", "0007"]  # Market groups by person id
+    assert verify_shards(tmp_path / "shards").faults == []
