@@ -31,7 +31,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -280,8 +280,7 @@ class _ShardSpec:
     split: str
     records: list[_Record]
     pairs: list[tuple[int, int, int]]  # (rank, local from, local to)
-    spec_sha: str = ""
-    config: dict[str, Any] = field(default_factory=dict)
+    spec_sha: str = ""  # hash of everything that decides the shard's bytes
 
 
 def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
@@ -324,7 +323,6 @@ def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
             inp.split,
             [inp.records[i] for i in idx],
             pairs,
-            config=content,
         )
         h = hashlib.sha256(json.dumps([content, spec.file], sort_keys=True).encode())
         for r in spec.records:
