@@ -21,13 +21,13 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata sample $(DEMO)/inshop
 	$(VENV)/bin/pgdata build-pairs --dataset deepfashion --root $(DEMO)/inshop --out $(DEMO)/pairs --images 256x176
 	$(VENV)/bin/pgdata preview pairs $(DEMO)/pairs --out $(DEMO)/pairs.html
-	$(VENV)/bin/pgdata build --recipe pipelines/deepfashion.toml --source $(DEMO)/pairs --out $(DEMO)/shards
+	$(VENV)/bin/pgdata build --recipe pipelines/deepfashion.toml --source $(DEMO)/pairs --out $(DEMO)/shards --overwrite
 	$(VENV)/bin/pgdata verify $(DEMO)/shards
 	$(VENV)/bin/pgdata info $(DEMO)/shards
 	$(VENV)/bin/pgdata sample $(DEMO)/tryon --kind tryon
 	$(VENV)/bin/pgdata tryon $(DEMO)/tryon --recipe pipelines/viton-hd.toml --profile
 	$(VENV)/bin/pgdata preview tryon $(DEMO)/tryon --out $(DEMO)/tryon.html
-	$(VENV)/bin/pgdata build --recipe pipelines/viton-hd.toml --source $(DEMO)/tryon --out $(DEMO)/tryon-shards
+	$(VENV)/bin/pgdata build --recipe pipelines/viton-hd.toml --source $(DEMO)/tryon --out $(DEMO)/tryon-shards --overwrite
 	$(VENV)/bin/pgdata info $(DEMO)/tryon-shards
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"

@@ -177,11 +177,11 @@ def test_changed_input_or_config_is_refused_unless_overwrite(pairs_dir, tmp_path
     out = tmp_path / "shards"
     run_build(BuildConfig(source=src, out=out))
     run_build(BuildConfig(source=src, out=out))  # same build: fine, nothing rewritten
-    with pytest.raises(InputFormatError, match="different build"):
+    with pytest.raises(InputFormatError, match="a build with another config; use --overwrite"):
         run_build(BuildConfig(source=src, out=out, jpeg_quality=90))
     victim = next((src / "train").glob("*.jpg"))
     victim.write_bytes(victim.read_bytes()[:-100] + b"\x00" * 98 + b"\xff\xd9")
-    with pytest.raises(InputFormatError, match="--overwrite"):
+    with pytest.raises(InputFormatError, match="a build of other inputs .files changed since"):
         run_build(BuildConfig(source=src, out=out))
     run_build(BuildConfig(source=src, out=out, overwrite=True))
     assert verify_shards(out).faults == []

@@ -95,15 +95,20 @@ def _prepare_out(out: Path, plan_doc: dict[str, Any], overwrite: bool) -> None:
     )
     if not used:
         return
+    what = "another build"
     if plan_path.is_file():
         old = json.loads(plan_path.read_text(encoding="utf-8"))
         if all(old.get(k) == plan_doc[k] for k in ("kind", "config", "inputs_stamp")):
             return
+        if old.get("kind") != plan_doc["kind"] or old.get("config") != plan_doc["config"]:
+            what = "a build with another config"
+        else:
+            what = (
+                "a build of other inputs (files changed since: sizes or modification times differ)"
+            )
     if not overwrite:
         raise InputFormatError(
-            out,
-            "holds shards of a different build (other inputs or config); use --overwrite to replace them "
-            "or choose another --out",
+            out, f"holds shards of {what}; use --overwrite to replace them or choose another --out"
         )
     (out / MANIFEST).unlink(missing_ok=True)  # first: never leave a manifest over new shards
     for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED]:
