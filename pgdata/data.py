@@ -104,19 +104,10 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
         """
         self.epoch = epoch
 
-    def _image(self, reader: ShardReader, i: int) -> np.ndarray:
-        buf = np.frombuffer(reader.encoded("image", i), np.uint8)
-        img = cv2.imdecode(buf, _IMREAD_RGB if _IMREAD_RGB is not None else cv2.IMREAD_COLOR)
-        if img is None:
-            raise InputFormatError(
-                reader.path, f"record {i}: image does not decode; run `pgdata verify`"
-            )
-        return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         s, a, b = int(self._shard[index]), int(self._a[index]), int(self._b[index])
         reader = self.readers[s]
-        img1, img2 = self._image(reader, a), self._image(reader, b)
+        img1, img2 = _decode_rgb(reader, "image", a), _decode_rgb(reader, "image", b)
         k1, k2 = self._keypoints[s][a], self._keypoints[s][b]
         if self.flip_prob > 0:
             rng = np.random.default_rng((self.seed, self.epoch, index))

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from pgdata.io.atomic import atomic_open
 
-__all__ = ["write_rejected_csv"]
+__all__ = ["reason_kind", "write_rejected_csv"]
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a rejection reason, for counts: the text before a parenthesised detail."""
+    return reason.split(" (")[0]
 
 
 def write_rejected_csv(path: Path, rows: Iterable[tuple[str, str]]) -> None:

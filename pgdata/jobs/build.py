@@ -40,7 +40,7 @@ import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.pose_csv import read_annotations, read_pairs
-from pgdata.jobs.build_pairs import DATASETS, output_names
+from pgdata.jobs.build_pairs import DATASETS, SPLITS, output_names
 from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
@@ -50,8 +50,6 @@ from pgdata.stages.keypoints import yx_to_xyc
 from pgdata.stages.pairs import auto_group_key, group_key
 
 __all__ = ["BuildConfig", "BuildResult", "pose_schema", "run_build"]
-
-SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -359,6 +357,7 @@ def _write(
     repaired: Counter[str] = Counter()
     keep: dict[int, int] = {}
     digest = hashlib.sha256()  # content of this shard's inputs, for the manifest's inputs_sha256
+    m = offimage_margin(float(cfg_content["heatmap_sigma"]))
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
         with open(rec.image, "rb") as f:
@@ -372,7 +371,6 @@ def _write(
         kps = rec.kps.copy()
         if scale is not None:
             kps[:, :2] *= np.array(scale, np.float32)
-        m = offimage_margin(float(cfg_content["heatmap_sigma"]))
         outside = (kps[:, 2] > 0) & (
             (kps[:, 0] < -m) | (kps[:, 0] > w - 1 + m) | (kps[:, 1] < -m) | (kps[:, 1] > h - 1 + m)
         )

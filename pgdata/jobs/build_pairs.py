@@ -36,12 +36,13 @@ from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.openpose import best_person, read_openpose
 from pgdata.io.pose_csv import Annotations, read_annotations, write_annotations, write_pairs
-from pgdata.io.reports import write_rejected_csv
+from pgdata.io.reports import reason_kind, write_rejected_csv
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
 from pgdata.stages.pairs import PairRule, PairStats, make_pairs
 
 __all__ = [
     "DATASETS",
+    "SPLITS",
     "BuildPairsConfig",
     "BuildPairsResult",
     "SplitSummary",
@@ -506,17 +507,13 @@ def run_build_pairs(
         "config": _jsonable(asdict(cfg)),
         "splits": {k: _jsonable(asdict(v)) for k, v in splits.items()},
         "rejected": len(rejected),
-        "rejected_by_reason": dict(Counter(_reason_kind(r) for _, r in rejected)),
+        "rejected_by_reason": dict(Counter(reason_kind(r) for _, r in rejected)),
     }
     atomic_write_text(
         cfg.out / "build-pairs.json", json.dumps(report, indent=2, sort_keys=True) + "\n"
     )
     files.append(cfg.out / "build-pairs.json")
     return result
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(" (")[0]
 
 
 def _jsonable(obj: object) -> object:

@@ -48,7 +48,7 @@ from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
-from pgdata.io.reports import write_rejected_csv
+from pgdata.io.reports import reason_kind, write_rejected_csv
 from pgdata.jobs.garment_shards import write_garment_shards
 from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
@@ -154,17 +154,13 @@ class GarmentsResult:
 
     def summary(self) -> str:
         """One line of counts for the CLI."""
-        reasons = Counter(_reason_kind(r) for _, r in self.rejected)
+        reasons = Counter(reason_kind(r) for _, r in self.rejected)
         rej = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.by_kind.items())) or "none"
         return (
             f"garments: read {self.read} images, kept {self.kept} ({kinds}) in {self.shards} shard(s); "
             f"rejected {len(self.rejected)}: {rej}"
         )
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(" (")[0]
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -392,7 +388,7 @@ def run_garments(
         "rejected": len(rejected),
         "shards": n_shards,
         "shard_records": stored,
-        "rejected_by_reason": dict(Counter(_reason_kind(r) for _, r in rejected)),
+        "rejected_by_reason": dict(Counter(reason_kind(r) for _, r in rejected)),
     }
     atomic_write_text(
         cfg.out / "garments.json", json.dumps(report, indent=2, sort_keys=True) + "\n"
