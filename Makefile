@@ -12,7 +12,7 @@ DEMO   := demo-out
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[dev,mediapipe]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev,mediapipe,dask,onnx]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -13,6 +13,7 @@ __all__ = [
     "InputFormatError",
     "MissingDependencyError",
     "PgdataError",
+    "WeightsError",
 ]
 
 
@@ -36,3 +37,7 @@ class ConfigError(PgdataError):
 
 class MissingDependencyError(PgdataError):
     """An optional dependency is needed; the message says how to install it."""
+
+
+class WeightsError(PgdataError):
+    """A pretrained weight file is missing or wrong; names the file, its hash and where to get it."""
