@@ -123,7 +123,7 @@ def load_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         labels = read_parse_png(SAMPLE / "image-parse-v3" / "00006_00.png")
         pose = read_openpose(SAMPLE / "openpose_json" / "00006_00_keypoints.json")[0]
         return rgb, labels, pose, "VITON-HD 00006_00"
-    from pgdata.jobs.sample_tryon import TryonSampleConfig, run_tryon_sample
+    from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
     from pgdata.stages.keypoints import coco18_to_body25
 
     with tempfile.TemporaryDirectory() as tmp:

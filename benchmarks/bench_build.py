@@ -36,8 +36,8 @@ def prepare(name: str, ids: int) -> Path:
     pairs = DATA / name / "pairs"
     if (pairs / "build-pairs.json").is_file():
         return pairs
-    from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
-    from pgdata.jobs.sample import SampleConfig, run_sample
+    from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
+    from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 
     run_sample(SampleConfig(DATA / name / "inshop", ids=ids, views=5, workers=os.cpu_count() or 1))
     run_build_pairs(

@@ -39,7 +39,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pgdata.jobs.garments import GarmentsConfig, run_garments  # noqa: E402
+from pgdata.jobs.garments.garments import GarmentsConfig, run_garments  # noqa: E402
 from tests.crawl_shop import make_shop, serve  # noqa: E402
 from tests.garment_synth import KINDS, draw_garment  # noqa: E402
 

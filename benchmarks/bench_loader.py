@@ -40,9 +40,9 @@ def prepare() -> None:
     """Sample → build-pairs → shards, once (cached in bench-out/loader)."""
     if (DATA / "shards" / "manifest.json").is_file():
         return
-    from pgdata.jobs.build import BuildConfig, run_build
-    from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
-    from pgdata.jobs.sample import SampleConfig, run_sample
+    from pgdata.jobs.posetransfer.build import BuildConfig, run_build
+    from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
+    from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 
     run_sample(SampleConfig(DATA / "inshop", ids=300, views=5, workers=2))
     run_build_pairs(

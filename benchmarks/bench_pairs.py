@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pgdata.io.pose_csv import read_pairs, write_annotations
-from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
+from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepfashion"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pgdata.jobs.sample import SampleConfig, run_sample
+from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

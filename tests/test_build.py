@@ -17,9 +17,9 @@ from PIL import Image
 from pgdata.cli import cli
 from pgdata.errors import InputFormatError
 from pgdata.io.pose_csv import read_annotations, read_pairs, write_annotations
-from pgdata.jobs.build import BuildConfig, offimage_margin, run_build
-from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
-from pgdata.jobs.sample import SampleConfig, run_sample
+from pgdata.jobs.posetransfer.build import BuildConfig, offimage_margin, run_build
+from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
+from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 from pgdata.shards import ShardReader, read_manifest
 from pgdata.shards.verify import verify_shards
 from pgdata.stages.heatmaps import render_heatmaps

@@ -12,7 +12,7 @@ from pgdata.io.images import encode_jpeg
 from pgdata.io.inshop import flat_name, read_partition, scan_images, write_partition
 from pgdata.io.openpose import write_openpose
 from pgdata.io.pose_csv import read_annotations, read_pairs, write_annotations
-from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
+from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.stages.keypoints import coco18_to_body25, yx_to_xyc
 
 

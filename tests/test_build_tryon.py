@@ -11,8 +11,8 @@ from pgdata.cli import cli
 from pgdata.data import TryonDataset, tryon_to_device
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import read_pairs_txt, read_parse_png
-from pgdata.jobs.build_tryon import TryonBuildConfig, run_build_tryon
-from pgdata.jobs.sample_tryon import TryonSampleConfig, run_tryon_sample
+from pgdata.jobs.tryon.build import TryonBuildConfig, run_build_tryon
+from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 from pgdata.shards import ShardReader, read_manifest
 from pgdata.shards.verify import verify_shards
 

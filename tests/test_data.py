@@ -8,8 +8,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 from pgdata.data import PoseCollate, PoseTransferDataset, to_device
 from pgdata.errors import InputFormatError
 from pgdata.io.pose_csv import read_pairs
-from pgdata.jobs.build import BuildConfig, run_build
-from pgdata.jobs.build_pairs import BuildPairsConfig, run_build_pairs
+from pgdata.jobs.posetransfer.build import BuildConfig, run_build
+from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.stages.heatmaps import render_heatmaps
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgdata.jobs.densepose import read_densepose
-from pgdata.jobs.tryon_common import Rejected
+from pgdata.jobs.tryon.common import Rejected
+from pgdata.jobs.tryon.densepose import read_densepose
 from pgdata.labels import DENSEPOSE_PARULA
 from pgdata.stages.densepose import decode_densepose, paste_instances, render_densepose
 

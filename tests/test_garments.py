@@ -13,7 +13,7 @@ from PIL import Image
 
 from pgdata.cli import cli
 from pgdata.errors import InputFormatError
-from pgdata.jobs.garments import GarmentsConfig, run_garments
+from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
 from pgdata.stages.garments import garment_hash, garment_kind, near_duplicate, normalise_garment
 from tests.garment_synth import draw_garment, model_photo
 

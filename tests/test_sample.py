@@ -6,7 +6,7 @@ import numpy as np
 
 from pgdata.io.inshop import flat_name, parse_inshop_path, read_partition, scan_images
 from pgdata.io.pose_csv import read_annotations
-from pgdata.jobs.sample import SampleConfig, run_sample
+from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 from pgdata.labels import TORSO_JOINTS
 from pgdata.stages.keypoints import yx_to_xyc
 

@@ -13,11 +13,11 @@ from pgdata.cli import cli
 from pgdata.errors import InputFormatError
 from pgdata.io.openpose import read_openpose, write_openpose
 from pgdata.io.viton import write_parse_png
-from pgdata.jobs.cloth_mask import ClothMaskConfig, run_cloth_mask
-from pgdata.jobs.sample_tryon import TryonSampleConfig, garment_image, run_tryon_sample
-from pgdata.jobs.tryon import load_tryon_recipe
-from pgdata.jobs.tryon_common import read_rejected
-from pgdata.jobs.tryon_pairs import make_viton_pairs
+from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
+from pgdata.jobs.tryon.common import read_rejected
+from pgdata.jobs.tryon.pairs import make_viton_pairs
+from pgdata.jobs.tryon.pipeline import load_tryon_recipe
+from pgdata.jobs.tryon.sample import TryonSampleConfig, garment_image, run_tryon_sample
 from pgdata.labels import CIHP_PALETTE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -364,7 +364,7 @@ def test_tryon_commands_have_help(runner, args):
 
 def test_sample_paths_and_pair_lists(tmp_path, small_sample):
     from pgdata.io.viton import read_pairs_txt, sample_paths
-    from pgdata.jobs.tryon import load_tryon_recipe, run_tryon_pipeline
+    from pgdata.jobs.tryon.pipeline import load_tryon_recipe, run_tryon_pipeline
 
     root = _copy(small_sample, tmp_path)
     result = run_tryon_pipeline(load_tryon_recipe(RECIPE, root))

@@ -11,7 +11,7 @@ import click
 
 from pgdata.cli._common import echo_result, progress_bar
 from pgdata.crawl.config import load_store
-from pgdata.jobs.crawl import CrawlConfig, run_crawl
+from pgdata.jobs.garments.crawl import CrawlConfig, run_crawl
 
 
 @click.command("crawl", short_help="Crawl a store's products and images (Scrapy).")

@@ -8,7 +8,7 @@ import click
 
 from pgdata.cli._common import SizeWH, echo_result, progress_bar
 from pgdata.errors import ConfigError
-from pgdata.jobs.garments import GarmentsConfig, run_garments
+from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
 from pgdata.stages.cloth_mask import METHODS
 
 

@@ -9,7 +9,7 @@ import click
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
 from pgdata.errors import ConfigError
 from pgdata.io.inshop import NAMINGS
-from pgdata.jobs.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs
+from pgdata.jobs.posetransfer.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs
 from pgdata.labels import COCO18_JOINTS, TORSO_JOINTS
 from pgdata.stages.pairs import GROUP_KEYS, PairRule
 
@@ -228,7 +228,7 @@ def _viton_pairs(
     root: Path | None, out: Path, unpaired: bool, seed: int, annotations: Path | None
 ) -> None:
     """``--dataset viton-hd``: VITON-HD pair lists of the split folders under --root."""
-    from pgdata.jobs.tryon_pairs import VitonPairsConfig, run_viton_pairs
+    from pgdata.jobs.tryon.pairs import VitonPairsConfig, run_viton_pairs
 
     if root is None or annotations is not None:
         raise click.UsageError(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pgdata.cli._common import echo_result
-from pgdata.jobs.preview import PreviewPairsConfig, run_preview_pairs
+from pgdata.jobs.posetransfer.preview import PreviewPairsConfig, run_preview_pairs
 
 
 @click.group(short_help="Write HTML contact sheets to check data by eye.")
@@ -65,7 +65,7 @@ def preview_pairs(pairs_dir: Path, out: Path, count: int, seed: int) -> None:
 def preview_tryon(root: Path, out: Path, count: int) -> None:
     """Show a VITON-HD root (what `pgdata tryon` fills): image | parsing | skeleton | densepose |
     agnostic | parse-agnostic | cloth | mask, one row per person."""
-    from pgdata.jobs.preview_tryon import PreviewTryonConfig, run_preview_tryon
+    from pgdata.jobs.tryon.preview import PreviewTryonConfig, run_preview_tryon
 
     result = run_preview_tryon(PreviewTryonConfig(root, out, count))
     echo_result(

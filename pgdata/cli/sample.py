@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
-from pgdata.jobs.sample import SampleConfig, run_sample
+from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 
 
 @click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.")
@@ -79,7 +79,7 @@ def sample(
 
 
 def _sample_tryon(out: Path, persons: int, seed: int, size_hw: tuple[int, int]) -> None:
-    from pgdata.jobs.sample_tryon import TryonSampleConfig, run_tryon_sample
+    from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 
     if min(size_hw) < 64:
         raise click.BadParameter("at least 64x64", param_hint="--size")

@@ -11,8 +11,8 @@ import click
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
 from pgdata.config import config_from_mapping, load_toml
 from pgdata.errors import ConfigError
-from pgdata.jobs.build import BuildConfig, BuildResult, run_build
-from pgdata.jobs.build_tryon import TryonBuildConfig, TryonBuildResult, run_build_tryon
+from pgdata.jobs.posetransfer.build import BuildConfig, BuildResult, run_build
+from pgdata.jobs.tryon.build import TryonBuildConfig, TryonBuildResult, run_build_tryon
 from pgdata.shards.verify import shards_info, verify_shards
 
 RECIPE_KINDS = ("pose-transfer", "tryon")

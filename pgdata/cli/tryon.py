@@ -11,7 +11,7 @@ import click
 
 from pgdata.cli._common import echo_result, progress_bar
 from pgdata.errors import ConfigError
-from pgdata.jobs.tryon_common import StageResult
+from pgdata.jobs.tryon.common import StageResult
 
 _ROOT = click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 _IMPORT = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -86,7 +86,7 @@ def parsing(
 
     ROOT is one split folder (ROOT/image/) or a folder with train/ and test/ split folders.
     """
-    from pgdata.jobs.parsing import ParsingConfig, run_parsing
+    from pgdata.jobs.tryon.parsing import ParsingConfig, run_parsing
 
     cfg = _config(
         lambda: ParsingConfig(root, import_dir, scheme, smooth, backend, weights, force, strict)  # type: ignore[arg-type]
@@ -127,7 +127,7 @@ def keypoints(
 ) -> None:
     """Fill ROOT/openpose_json/<id>_keypoints.json (OpenPose 1.3, BODY_25) and
     ROOT/openpose_img/<id>_rendered.png for every person photo."""
-    from pgdata.jobs.keypoints import KeypointsConfig, run_keypoints
+    from pgdata.jobs.tryon.keypoints import KeypointsConfig, run_keypoints
 
     cfg = _config(
         lambda: KeypointsConfig(root, backend, import_dir, min_visibility, force, strict)  # type: ignore[arg-type]
@@ -172,7 +172,7 @@ def densepose(
     strict: bool,
 ) -> None:
     """Fill ROOT/image-densepose/<id>.jpg: fine parts in PARULA colours, opaque on black."""
-    from pgdata.jobs.densepose import DenseposeConfig, run_densepose
+    from pgdata.jobs.tryon.densepose import DenseposeConfig, run_densepose
 
     cfg = _config(
         lambda: DenseposeConfig(
@@ -194,7 +194,7 @@ def densepose(
 def agnostic(root: Path, force: bool, strict: bool) -> None:
     """Fill ROOT/agnostic-v3.2/<id>.jpg and ROOT/image-parse-agnostic-v3.2/<id>.png from the
     photo, its parsing and its BODY_25 keypoints (HR-VITON's rules, any image size)."""
-    from pgdata.jobs.agnostic import AgnosticConfig, run_agnostic
+    from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
 
     cfg = AgnosticConfig(root, force=force, strict=strict)
     _run("agnostic", lambda p: run_agnostic(cfg, p))
@@ -213,7 +213,7 @@ def agnostic(root: Path, force: bool, strict: bool) -> None:
 def cloth_mask(root: Path, method: str, force: bool, strict: bool) -> None:
     """Fill ROOT/cloth-mask/<cid>.jpg (greyscale JPEG, garment 255) for every ROOT/cloth/<cid>;
     transparent PNG garments are also flattened onto white into ROOT/cloth/<cid>.jpg."""
-    from pgdata.jobs.cloth_mask import ClothMaskConfig, run_cloth_mask
+    from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
 
     cfg = ClothMaskConfig(root, method, force=force, strict=strict)  # type: ignore[arg-type]
     _run("cloth-mask", lambda p: run_cloth_mask(cfg, p))
@@ -266,7 +266,7 @@ def tryon(
 
     A stage without a source (no import folder, no backend) is left out with a notice.
     """
-    from pgdata.jobs.tryon import load_tryon_recipe, run_tryon_pipeline
+    from pgdata.jobs.tryon.pipeline import load_tryon_recipe, run_tryon_pipeline
 
     chosen = tuple(s.strip() for s in stages.split(",") if s.strip()) if stages else None
     overrides: dict[str, dict[str, Any]] = {

@@ -13,7 +13,7 @@ from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.images import encode_png, read_rgb
 from pgdata.io.pose_csv import read_annotations, read_pairs
-from pgdata.jobs.build_pairs import DATASETS, FRAME, output_names
+from pgdata.jobs.posetransfer.build_pairs import DATASETS, FRAME, output_names
 from pgdata.stages.draw import overlay_skeleton
 from pgdata.stages.keypoints import yx_to_xyc
 

@@ -29,8 +29,8 @@ import numpy as np
 from pgdata.errors import ConfigError
 from pgdata.io.images import read_rgb, write_jpeg
 from pgdata.io.viton import find_input, output_path, person_ids, split_dirs
-from pgdata.jobs.parsing import image_size
-from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.parsing import image_size
 from pgdata.stages.densepose import N_PARTS, decode_densepose, paste_instances, render_densepose
 
 __all__ = ["BACKENDS", "IMPORT_SUFFIXES", "DenseposeConfig", "read_densepose", "run_densepose"]

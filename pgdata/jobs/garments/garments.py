@@ -49,7 +49,7 @@ from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
 from pgdata.io.reports import reason_kind, write_rejected_csv
-from pgdata.jobs.garment_shards import write_garment_shards
+from pgdata.jobs.garments.shards import write_garment_shards
 from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
     METHODS,

@@ -27,13 +27,13 @@ from pgdata.config import config_from_mapping, load_toml
 from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.viton import split_dirs
-from pgdata.jobs.agnostic import AgnosticConfig, run_agnostic
-from pgdata.jobs.cloth_mask import ClothMaskConfig, run_cloth_mask
-from pgdata.jobs.densepose import DenseposeConfig, run_densepose
-from pgdata.jobs.keypoints import KeypointsConfig, run_keypoints
-from pgdata.jobs.parsing import ParsingConfig, run_parsing
-from pgdata.jobs.tryon_common import StageResult
-from pgdata.jobs.tryon_pairs import VitonPairsConfig, run_viton_pairs
+from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
+from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
+from pgdata.jobs.tryon.common import StageResult
+from pgdata.jobs.tryon.densepose import DenseposeConfig, run_densepose
+from pgdata.jobs.tryon.keypoints import KeypointsConfig, run_keypoints
+from pgdata.jobs.tryon.pairs import VitonPairsConfig, run_viton_pairs
+from pgdata.jobs.tryon.parsing import ParsingConfig, run_parsing
 
 __all__ = [
     "STAGES",

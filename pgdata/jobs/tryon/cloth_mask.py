@@ -25,7 +25,7 @@ from pgdata.io.viton import (
     split_dirs,
     write_mask_jpeg,
 )
-from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
 from pgdata.stages.cloth_mask import METHODS, MaskMethod, cloth_mask
 
 __all__ = ["ClothMaskConfig", "flatten_on_white", "run_cloth_mask"]

@@ -40,7 +40,7 @@ import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.pose_csv import read_annotations, read_pairs
-from pgdata.jobs.build_pairs import DATASETS, SPLITS, output_names
+from pgdata.jobs.posetransfer.build_pairs import DATASETS, SPLITS, output_names
 from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema

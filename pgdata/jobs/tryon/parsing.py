@@ -29,7 +29,7 @@ from pgdata.io.viton import (
     split_dirs,
     write_parse_png,
 )
-from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
 from pgdata.labels import SCHEMES
 from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
 

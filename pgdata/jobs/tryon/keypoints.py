@@ -22,8 +22,8 @@ from pgdata.io.atomic import atomic_write_bytes
 from pgdata.io.images import encode_png, read_rgb
 from pgdata.io.openpose import best_person, read_openpose, write_openpose
 from pgdata.io.viton import find_input, output_path, person_ids, split_dirs
-from pgdata.jobs.parsing import image_size
-from pgdata.jobs.tryon_common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.parsing import image_size
 from pgdata.stages.blazepose import MIN_VISIBILITY
 from pgdata.stages.keypoints import coco18_to_body25
 from pgdata.stages.pose_render import render_openpose

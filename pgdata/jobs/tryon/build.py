@@ -31,7 +31,7 @@ from pgdata.errors import ConfigError, InputFormatError, PgdataError
 from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
-from pgdata.jobs.tryon import TryonResult, load_tryon_recipe, run_tryon_pipeline
+from pgdata.jobs.tryon.pipeline import TryonResult, load_tryon_recipe, run_tryon_pipeline
 from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema

@@ -1,0 +1,1 @@
+"""Pose-transfer jobs: ``sample``, ``build-pairs``, ``preview pairs`` and pose-transfer shards."""
