@@ -34,12 +34,6 @@ def patn() -> tuple[PATNGenerator, PATNDiscriminator, PATNDiscriminator]:
     return build_patn(PATNConfig())
 
 
-@pytest.fixture(scope="module")
-def patn_bn() -> PATNGenerator:
-    torch.manual_seed(3)
-    return build_patn(PATNConfig(norm="batch"))[0]
-
-
 def test_published_counts(patn):
     g, d_pb, d_pp = patn
     assert count_parameters(g) == G_IN
@@ -58,8 +52,9 @@ def test_per_stage_counts(patn):
     assert IMAGE_DOWN + POSE_DOWN + PATB1 + 8 * PATB_N + UP == G_IN
 
 
-def test_market_batchnorm_count(patn_bn):
-    g = patn_bn
+def test_market_batchnorm_count():
+    with torch.device("meta"):  # counting needs no memory or init
+        g = PATNGenerator(PATNConfig(norm="batch"))
     assert count_parameters(g) == G_BN
     # batch norm: convs lose their bias except the output conv; instance norm has no parameters
     biased = [
@@ -147,11 +142,12 @@ def test_init_as_reference(patn):
     assert block_conv.weight.abs().max() > 1 / math.sqrt(block_conv.weight[0].numel())
 
 
-def test_batchnorm_init(patn_bn):
-    g = patn_bn
+def test_batchnorm_init():
+    torch.manual_seed(3)
+    g = build_patn(PATNConfig(norm="batch", ngf=32, n_blocks=2))[0]
     gammas = torch.cat([m.weight for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
     betas = torch.cat([m.bias for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
-    assert abs(gammas.mean().item() - 1.0) < 2e-3 and abs(gammas.std().item() - 0.02) < 2e-3
+    assert abs(gammas.mean().item() - 1.0) < 3e-3 and abs(gammas.std().item() - 0.02) < 3e-3
     assert betas.abs().max() == 0
 
 
