@@ -1,0 +1,157 @@
+"""``pgdata train`` and ``pgdata models``: train a generator on shards; list network sizes.
+
+Under ``torchrun`` each process runs this command (``torchrun --nproc-per-node 2 -m
+pgdata.cli.train --config ... --data ... --out ...``); rank 0 writes and prints the summary.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from pgdata.errors import ConfigError, PgdataError
+from pgdata.training.config import load_train_config, parse_sets
+
+__all__ = ["BUNDLED", "models_cmd", "resolve_config", "train_cmd"]
+
+BUNDLED = Path(__file__).resolve().parents[2] / "train"
+"""The repository's ``train/`` folder of bundled configs (present in a checkout)."""
+
+
+def resolve_config(name_or_path: str) -> Path:
+    """A config path, or the bundled ``train/NAME.toml`` for a bare name (``dptn``, ``tiny``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    try:
+        from pgdata.config import resolve_bundled  # type: ignore[attr-defined]  # when it exists
+    except ImportError:
+        bundled = BUNDLED / f"{path.stem}.toml"
+        if path.suffix in ("", ".toml") and path.parent == Path(".") and bundled.is_file():
+            return bundled
+        known = ", ".join(sorted(p.stem for p in BUNDLED.glob("*.toml"))) or "none found"
+        raise ConfigError(
+            f"--config {name_or_path}: no such file, nor a bundled train config (bundled: {known})"
+        ) from None
+    return Path(resolve_bundled("train", name_or_path))
+
+
+@click.command("train", short_help="Train a generator (DPTN family) on pose-transfer shards.")
+@click.option(
+    "--config",
+    "config",
+    required=True,
+    help="Training config: a TOML path or a bundled name (dptn, dptn-market, dptn-teacher, dptn-student, tiny).",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Shard folder written by `pgdata build`.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Run folder: checkpoints, config.json, log.jsonl, samples/, tb/.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after this many optimiser steps in total.  [config, else the whole schedule]",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key (repeatable), e.g. --set perceptual=false --set lr=1e-4.",
+)
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --resume: continue even though the config or the shard set changed.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=None,
+    help="Where to train (auto = CUDA when available).  [config, else auto]",
+)
+def train_cmd(
+    config: str,
+    data: Path,
+    out: Path,
+    steps: int | None,
+    sets: tuple[str, ...],
+    resume: bool,
+    force: bool,
+    device: str | None,
+) -> None:
+    """Train the config's model family on pose-transfer shards; print one summary line.
+
+    Logs go to stderr (progress bar), RUN/log.jsonl and TensorBoard (RUN/tb); sample grids to
+    RUN/samples/. Without VGG19 weights pass --set perceptual=false.
+    """
+    from pgdata.training.loop import train  # torch and the models load only for this command
+
+    try:
+        cfg = load_train_config(
+            resolve_config(config), parse_sets(sets), steps=steps, device=device
+        )
+        result = train(cfg, data, out, resume=resume, force=force)
+    except PgdataError as e:
+        raise click.ClickException(str(e)) from e
+    if os.environ.get("RANK", "0") != "0":
+        return
+    done = result.step - result.start_step
+    span = (
+        f"{done} steps"
+        if not result.start_step
+        else f"{done} steps ({result.start_step} -> {result.step})"
+    )
+    line = (
+        f"trained {span} in {result.seconds:.1f} s ({result.s_per_it:.3g} s/it, data wait "
+        f"{100 * result.data_wait:.0f} %); checkpoint {result.checkpoint}"
+    )
+    if result.sample is not None:
+        line += f"; samples {result.sample}"
+    click.echo(line)
+
+
+@click.command(
+    "models", short_help="Print the parameter count of every network of the training configs."
+)
+@click.option(
+    "--config",
+    "config",
+    default=None,
+    help="One config (path or bundled name); default: every config in train/.",
+)
+def models_cmd(config: str | None) -> None:
+    """One line per network: CONFIG NETWORK PARAMS (an integer without separators)."""
+    import torch
+
+    from pgdata.training.steps import get_family
+    from pgdata.training.steps.base import count_parameters
+
+    try:
+        paths = [resolve_config(config)] if config else sorted(BUNDLED.glob("*.toml"))
+        if not paths:
+            raise ConfigError(f"no training configs in {BUNDLED}")
+        for path in paths:
+            cfg = load_train_config(path)
+            with torch.device("meta"):  # shapes only: no memory, no init time
+                networks = get_family(cfg.family).build_networks(cfg)
+            for name, net in networks.items():
+                click.echo(f"{path.stem} {name} {count_parameters(net)}")
+    except PgdataError as e:
+        raise click.ClickException(str(e)) from e
+
+
+if __name__ == "__main__":  # torchrun -m pgdata.cli.train ...
+    train_cmd(prog_name="pgdata train")

@@ -1,0 +1,238 @@
+"""The seam between the one training loop and a model family.
+
+A family (DPTN now; PATN, pix2pix, DMFN next) is a :class:`TrainStep` subclass that says:
+
+- what data it trains on: the shard ``schema``, how to build the dataset, collate a batch and
+  move it to the device (``dataset``, ``collate``, ``to_device``);
+- which networks it trains (``build_networks``: also what ``pgdata models`` counts), with which
+  optimisers and learning-rate schedules (``networks``, ``optimizers``, ``schedulers``);
+- one forward pass (``forward``) and the ordered updates of a step (``phases``: DPTN is
+  "G forward → D step → G step");
+- the columns of a sample grid (``sample_columns``).
+
+The loop owns everything else: devices, accumulation, gradient averaging across ranks,
+checkpoints, logging. :meth:`TrainStep.train_step` runs the phases: with one micro-batch the
+forward pass is shared by all phases (the reference order exactly); with ``accumulation > 1`` it
+is recomputed per phase and micro-batch (without a graph for phases that do not backpropagate
+through it), so memory stays that of one micro-batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler
+from torch.utils.data import Dataset
+
+from pgdata.errors import InputFormatError
+from pgdata.shards.manifest import read_manifest
+from pgdata.training.config import TrainConfig
+from pgdata.training.dist import average_gradients, broadcast_state
+
+__all__ = ["Batch", "LossFn", "Phase", "TrainStep", "count_parameters", "epoch_decay"]
+
+Batch = dict[str, Any]
+Outputs = dict[str, torch.Tensor]
+M = TypeVar("M", bound=nn.Module)
+LossFn = Callable[[Batch, Outputs], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimiser update inside a training step.
+
+    Attributes:
+        optimizer: key of :attr:`TrainStep.optimizers` to step.
+        loss: ``(batch, outputs) → (loss, {term: value})``; ``loss`` is backpropagated, the
+            terms (detached scalars) are logged.
+        through_forward: the loss backpropagates through the forward outputs (the generator
+            phase); False for a discriminator phase (it detaches them).
+        frozen: networks whose parameters need no gradient during this phase (D in the G phase).
+    """
+
+    optimizer: str
+    loss: LossFn
+    through_forward: bool
+    frozen: tuple[str, ...] = ()
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (spectral norm's ``original`` counted once, buffers not at all)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def epoch_decay(steps_per_epoch: int, flat: int, decay: int) -> Callable[[int], float]:
+    """DPTN's ``lambda`` policy per optimiser step: ``1 − max(0, e − flat) / (decay + 1)``.
+
+    ``e`` is the 1-based epoch the step belongs to: 1.0 for ``flat`` epochs, then linear decay
+    (generators.md §2.4: 1.0 at epoch 100, ≈ 0.505 at 150, ≈ 0.0099 at 200).
+    """
+
+    def factor(step: int) -> float:
+        epoch = step // steps_per_epoch + 1
+        return 1.0 - max(0, epoch - flat) / float(decay + 1)
+
+    return factor
+
+
+class TrainStep(ABC):
+    """Base class of a model family's training recipe (see the module docstring).
+
+    Subclasses set :attr:`schema`, implement the abstract methods and, in ``__init__``, fill
+    :attr:`networks`, :attr:`optimizers` and :attr:`schedulers`.
+    """
+
+    family: ClassVar[str] = ""
+    schema: ClassVar[str] = "pose-transfer"
+    """The ``manifest.json`` schema name of the shards it trains on."""
+    recipe_hint: ClassVar[str] = "pgdata build --recipe pipelines/deepfashion.toml"
+
+    def __init__(self, cfg: TrainConfig, device: torch.device, steps_per_epoch: int) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.steps_per_epoch = steps_per_epoch
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, LRScheduler] = {}
+
+    # ------------------------------------------------------------------ what a family provides
+
+    @staticmethod
+    @abstractmethod
+    def build_networks(cfg: TrainConfig) -> dict[str, nn.Module]:
+        """Freshly initialised trained networks by checkpoint name (``{"G": ..., "D": ...}``)."""
+
+    @classmethod
+    @abstractmethod
+    def dataset(cls, cfg: TrainConfig, folder: Path, split: str, *, train: bool) -> Dataset[Any]:
+        """The dataset of one split (``train=False``: no augmentation, for sample grids)."""
+
+    @abstractmethod
+    def collate(self, samples: list[Any]) -> Batch:
+        """Samples → one CPU batch (runs in the loader workers)."""
+
+    @abstractmethod
+    def to_device(self, batch: Batch) -> Batch:
+        """A CPU batch → model inputs on :attr:`device` (once per micro-batch)."""
+
+    @abstractmethod
+    def forward(self, batch: Batch) -> Outputs:
+        """The generator forward pass the phases' losses read (runs under autocast)."""
+
+    @abstractmethod
+    def phases(self) -> list[Phase]:
+        """The updates of one step, in order."""
+
+    @abstractmethod
+    def sample_columns(self, batch: Batch) -> list[np.ndarray]:
+        """``(B, H, W, 3)`` uint8 panels, one array per grid column (eval mode, no grad)."""
+
+    # ------------------------------------------------------------------ shared by the families
+
+    @classmethod
+    def check_data(cls, folder: Path) -> None:
+        """Refuse shards of another schema before anything else reads them."""
+        found = read_manifest(folder).schema.name
+        if found != cls.schema:
+            raise InputFormatError(
+                folder,
+                f"holds {found!r} shards, but the {cls.family!r} family trains on {cls.schema!r} "
+                f"shards (build them with `{cls.recipe_hint}`)",
+            )
+
+    def adam(self, params: Any, lr: float) -> torch.optim.Adam:
+        """Adam with the config's betas and no weight decay (DPTN, PATN, pix2pix, DMFN)."""
+        return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
+
+    def schedule(self, optimizer: torch.optim.Optimizer) -> LambdaLR:
+        """Constant then linear decay per epoch (:func:`epoch_decay`), stepped every step."""
+        cfg = self.cfg
+        return LambdaLR(
+            optimizer, epoch_decay(self.steps_per_epoch, cfg.epochs_flat, cfg.epochs_decay)
+        )
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast on CUDA when ``amp`` is on; nothing on the CPU (fp32 there)."""
+        if self.device.type == "cuda" and self.cfg.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def place(self, module: M) -> M:
+        """Move a network to the device (channels_last on CUDA when configured)."""
+        module.to(self.device)
+        if self.device.type == "cuda" and self.cfg.channels_last:
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        return module
+
+    def compile(self) -> None:
+        """``torch.compile`` every trained network in place (state dict keys unchanged)."""
+        for net in self.networks.values():
+            net.compile()
+
+    @contextlib.contextmanager
+    def _frozen(self, names: tuple[str, ...]) -> Iterator[None]:
+        params = [p for n in names for p in self.networks[n].parameters()]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+    def train_step(self, micros: list[Batch], world: int) -> dict[str, torch.Tensor]:
+        """Run every phase once over the micro-batches; return the mean loss terms (detached).
+
+        Each phase: zero grads → backward of ``loss / len(micros)`` per micro-batch → gradients
+        averaged over ranks → ``optimizer.step()``. Schedulers are the loop's business.
+        """
+        k = len(micros)
+        terms: dict[str, torch.Tensor] = {}
+        shared: Outputs | None = None
+        if k == 1:
+            with self.autocast():
+                shared = self.forward(micros[0])
+        for phase in self.phases():
+            opt = self.optimizers[phase.optimizer]
+            opt.zero_grad(set_to_none=True)
+            with self._frozen(phase.frozen):
+                for batch in micros:
+                    out = shared
+                    if out is None:
+                        with torch.set_grad_enabled(phase.through_forward), self.autocast():
+                            out = self.forward(batch)
+                    with self.autocast():
+                        loss, parts = phase.loss(batch, out)
+                    (loss / k).backward()  # type: ignore[no-untyped-call]
+                    for name, value in parts.items():
+                        terms[name] = terms.get(name, 0.0) + value.detach().float() / k
+            params = [p for group in opt.param_groups for p in group["params"]]
+            average_gradients(params, world)
+            opt.step()
+        broadcast_state(self.networks.values(), world, params=False)
+        return terms
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks by name plus ``optimizers`` and ``schedulers`` (the checkpoint's model part)."""
+        state: dict[str, Any] = {name: net.state_dict() for name, net in self.networks.items()}
+        state["networks"] = list(self.networks)
+        state["optimizers"] = {k: o.state_dict() for k, o in self.optimizers.items()}
+        state["schedulers"] = {k: s.state_dict() for k, s in self.schedulers.items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Undo :meth:`state_dict` (networks strictly; RuntimeError names mismatched keys)."""
+        for name, net in self.networks.items():
+            net.load_state_dict(state[name])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
