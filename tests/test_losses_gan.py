@@ -1,4 +1,4 @@
-"""GAN-family losses against values worked out by hand on tiny tensors."""
+"""GAN-family losses (losses_gan, losses_dmfn) against values worked out by hand on tiny tensors."""
 
 from __future__ import annotations
 
@@ -8,27 +8,29 @@ import pytest
 import torch
 
 from pgdata.errors import ConfigError, PgdataError
-from pgdata.training.losses_gan import (
-    PATN_DEEPFASHION,
-    PATN_MARKET,
+from pgdata.training.losses_dmfn import (
     DMFNLossWeights,
-    PATNLossWeights,
     center_loss,
-    discriminator_loss,
     dmfn_generator_loss,
     feature_centers,
     feature_matching_loss,
-    gan_loss,
     layer_weight,
+    relativistic_discriminator_loss,
+    relativistic_generator_loss,
+    self_guided_error_map,
+    self_guided_feature_loss,
+)
+from pgdata.training.losses_gan import (
+    PATN_DEEPFASHION,
+    PATN_MARKET,
+    PATNLossWeights,
+    discriminator_loss,
+    gan_loss,
     patn_discriminator_loss,
     patn_generator_loss,
     patn_l1_perceptual,
     pix2pix_discriminator_loss,
     pix2pix_generator_loss,
-    relativistic_discriminator_loss,
-    relativistic_generator_loss,
-    self_guided_error_map,
-    self_guided_feature_loss,
 )
 
 LN2, LN3 = math.log(2.0), math.log(3.0)
