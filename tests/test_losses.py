@@ -312,6 +312,9 @@ def test_teacher_of_another_architecture_is_refused(tmp_path: Path) -> None:
     torch.save({"G": DPTNGenerator(wide, init=False).state_dict()}, path)
     with pytest.raises(InputFormatError, match="has shape"):
         load_teacher(path, TINY)
+    torch.save({"D": {"w": torch.zeros(1)}, "step": 3}, path)
+    with pytest.raises(InputFormatError, match=r"'G' state dict.*\['D', 'step'\]"):
+        load_teacher(path, TINY)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputFormatError, match=r"junk\.pt.*weights-only"):
         load_teacher(tmp_path / "junk.pt", TINY)

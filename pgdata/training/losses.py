@@ -349,9 +349,15 @@ def load_generator_state(path: str | Path, cfg: DPTNConfig) -> dict[str, torch.T
         ) from None
     if isinstance(obj, dict) and isinstance(obj.get(_CHECKPOINT_KEY), dict):
         obj = obj[_CHECKPOINT_KEY]
-    if not isinstance(obj, dict) or not obj:
+    if (
+        not isinstance(obj, dict)
+        or not obj
+        or not all(isinstance(v, torch.Tensor) for v in obj.values())
+    ):
+        keys = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
         raise InputFormatError(
-            p, f"expected a checkpoint with a {_CHECKPOINT_KEY!r} state dict, or a state dict"
+            p,
+            f"expected a checkpoint with a {_CHECKPOINT_KEY!r} state dict, or a state dict; found {keys}",
         )
     with torch.device("meta"):  # shapes only: no memory, no init
         expected = DPTNGenerator(cfg, init=False).state_dict()
