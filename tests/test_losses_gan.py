@@ -24,8 +24,8 @@ from pgdata.training.losses_gan import (
     PATN_DEEPFASHION,
     PATN_MARKET,
     PATNLossWeights,
-    discriminator_loss,
-    gan_loss,
+    gan_d_loss,
+    gan_g_loss,
     patn_discriminator_loss,
     patn_generator_loss,
     patn_l1_perceptual,
@@ -45,15 +45,19 @@ def close(x: torch.Tensor, expected: float) -> None:
     assert x.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
-def test_gan_loss_by_hand():
-    close(gan_loss(t(0.5, 2.0), True, "lsgan"), (0.25 + 1.0) / 2)
-    close(gan_loss(t(0.5, 2.0), False, "lsgan"), (0.25 + 4.0) / 2)
+def test_gan_terms_by_mode_by_hand():
+    close(gan_g_loss(t(0.5, 2.0), "lsgan"), (0.25 + 1.0) / 2)
+    close(gan_d_loss(t(1.0), t(0.5, 2.0), "lsgan"), 0.5 * (0.0 + (0.25 + 4.0) / 2))
     # BCE with logits: -log σ(x) = log(1 + e^-x) for real, log(1 + e^x) for fake
-    close(gan_loss(t(0.0, LN3), True, "vanilla"), (LN2 + math.log(4 / 3)) / 2)
-    close(gan_loss(t(0.0, LN3), False, "vanilla"), (LN2 + math.log(4)) / 2)
-    close(discriminator_loss(t(1.0), t(1.0), "lsgan"), 0.5 * (0.0 + 1.0))
+    close(gan_g_loss(t(0.0, LN3), "vanilla"), (LN2 + math.log(4 / 3)) / 2)
+    close(
+        gan_d_loss(t(LN3), t(0.0, LN3), "vanilla"),
+        0.5 * (math.log(4 / 3) + (LN2 + math.log(4)) / 2),
+    )
     with pytest.raises(ConfigError, match="gan_mode"):
-        gan_loss(t(0.0), True, "wgan")  # type: ignore[arg-type]
+        gan_g_loss(t(0.0), "wgan")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="gan_mode"):
+        gan_d_loss(t(0.0), t(0.0), "hinge")  # type: ignore[arg-type]
 
 
 def test_pix2pix_by_hand():

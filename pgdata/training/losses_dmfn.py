@@ -26,7 +26,8 @@ from torch.nn import functional as F
 
 from pgdata.errors import ConfigError
 from pgdata.models._blocks_gan import InputSizeError
-from pgdata.training.losses_gan import LossTerms, feature_of, gan_loss
+from pgdata.training.losses import bce_d_loss
+from pgdata.training.losses_gan import LossTerms, feature_of
 
 __all__ = [
     "CENTER_LAYER",
@@ -67,9 +68,7 @@ def relativistic_discriminator_loss(
 
     ``real_logits``, ``fake_logits``: ``(B, 1)`` D outputs on real images and detached composites.
     """
-    real_rel = real_logits - fake_logits.mean()
-    fake_rel = fake_logits - real_logits.mean()
-    return 0.5 * (gan_loss(real_rel, True, "vanilla") + gan_loss(fake_rel, False, "vanilla"))
+    return bce_d_loss(real_logits - fake_logits.mean(), fake_logits - real_logits.mean())
 
 
 def relativistic_generator_loss(
@@ -77,9 +76,8 @@ def relativistic_generator_loss(
 ) -> torch.Tensor:
     """RaGAN G: ``(BCE(r − mean f, 0) + BCE(f − mean r, 1)) / 2``; ``real_logits`` is detached."""
     real = real_logits.detach()
-    real_rel = real - fake_logits.mean()
-    fake_rel = fake_logits - real.mean()
-    return 0.5 * (gan_loss(real_rel, False, "vanilla") + gan_loss(fake_rel, True, "vanilla"))
+    # the D loss with the roles of real and fake swapped
+    return bce_d_loss(fake_logits - real.mean(), real - fake_logits.mean())
 
 
 def self_guided_error_map(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from pgdata.errors import ConfigError
 from pgdata.models._blocks_gan import InputSizeError
+from pgdata.training.losses import bce_d_loss, bce_g_loss, lsgan_d_loss, lsgan_g_loss
 
 __all__ = [
     "GanMode",
@@ -34,9 +35,9 @@ __all__ = [
     "PATN_MARKET",
     "PATN_PERCEPTUAL_LAYER",
     "PIX2PIX_LAMBDA_L1",
-    "discriminator_loss",
     "feature_of",
-    "gan_loss",
+    "gan_d_loss",
+    "gan_g_loss",
     "patn_discriminator_loss",
     "patn_generator_loss",
     "patn_l1_perceptual",
@@ -52,27 +53,25 @@ LossTerms = dict[str, torch.Tensor]
 
 
 # ---------------------------------------------------------------------------------------------
-# plain GAN terms (pix2pix, PATN)
+# GAN terms by mode (the elementary terms are pgdata.training.losses')
 
 
-def gan_loss(logits: torch.Tensor, target_is_real: bool, mode: GanMode) -> torch.Tensor:
-    """Mean GAN loss of ``logits`` (any shape) against the label 1 (real) or 0 (fake).
-
-    ``"lsgan"``: ``mean((logits - label)^2)``. ``"vanilla"``: ``mean(BCE(sigmoid(logits), label))``.
-    """
-    target = torch.ones_like(logits) if target_is_real else torch.zeros_like(logits)
+def gan_g_loss(fake_logits: torch.Tensor, mode: GanMode) -> torch.Tensor:
+    """Generator GAN term: ``mean (D(fake) − 1)²`` (lsgan) or ``mean BCE(D(fake), 1)`` (vanilla)."""
     if mode == "lsgan":
-        return F.mse_loss(logits, target)
+        return lsgan_g_loss(fake_logits)
     if mode == "vanilla":
-        return F.binary_cross_entropy_with_logits(logits, target)
+        return bce_g_loss(fake_logits)
     raise ConfigError(f"gan_mode: {mode!r} is not one of {list(GAN_MODES)}")
 
 
-def discriminator_loss(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, mode: GanMode
-) -> torch.Tensor:
-    """``0.5 · (gan(real, 1) + gan(fake, 0))``; ``fake_logits`` must come from detached fakes."""
-    return 0.5 * (gan_loss(real_logits, True, mode) + gan_loss(fake_logits, False, mode))
+def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, mode: GanMode) -> torch.Tensor:
+    """Discriminator term ``0.5 · (ℓ(real, 1) + ℓ(fake, 0))``; ``fake_logits`` from detached fakes."""
+    if mode == "lsgan":
+        return lsgan_d_loss(real_logits, fake_logits)
+    if mode == "vanilla":
+        return bce_d_loss(real_logits, fake_logits)
+    raise ConfigError(f"gan_mode: {mode!r} is not one of {list(GAN_MODES)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ def pix2pix_generator_loss(
     Returns:
         ``{"gan", "l1", "total"}``.
     """
-    gan = gan_loss(fake_logits, True, "vanilla")
+    gan = bce_g_loss(fake_logits)
     l1 = lambda_l1 * F.l1_loss(fake, target.detach())
     return {"gan": gan, "l1": l1, "total": gan + l1}
 
@@ -108,7 +107,7 @@ def pix2pix_discriminator_loss(
     real_logits: torch.Tensor, fake_logits: torch.Tensor
 ) -> torch.Tensor:
     """pix2pix D: ``0.5 · (BCE(D(cat(A, B)), 1) + BCE(D(cat(A, fake.detach())), 0))``."""
-    return discriminator_loss(real_logits, fake_logits, "vanilla")
+    return bce_d_loss(real_logits, fake_logits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +202,7 @@ def patn_generator_loss(
     used = [x for x in (pb_fake_logits, pp_fake_logits) if x is not None]
     gan = fake.new_zeros(())
     for logits in used:
-        gan = gan + gan_loss(logits, True, weights.gan_mode)
+        gan = gan + gan_g_loss(logits, weights.gan_mode)
     if used:
         gan = weights.lambda_gan * gan / len(used)
     terms["gan"] = gan
@@ -220,4 +219,4 @@ def patn_discriminator_loss(
 
     Real pairs are ``(P2, BP2)`` for D_PB and ``(P2, P1)`` for D_PP; fakes are detached.
     """
-    return weights.lambda_gan * discriminator_loss(real_logits, fake_logits, weights.gan_mode)
+    return weights.lambda_gan * gan_d_loss(real_logits, fake_logits, weights.gan_mode)
