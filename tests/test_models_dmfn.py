@@ -12,7 +12,6 @@ from torch.nn import functional as F
 
 from pgdata.config import config_from_mapping
 from pgdata.errors import ConfigError, PgdataError
-from pgdata.models._blocks_gan import count_parameters
 from pgdata.models.dmfn import (
     DMFB,
     DMFNConfig,
@@ -24,6 +23,7 @@ from pgdata.models.dmfn import (
     generator_input,
     local_boxes,
 )
+from pgdata.training.steps.base import count_parameters
 
 # shared/reference/generators.md §1 and §5
 G_3X3, G_1X1, D_256 = 9_037_443, 4_843_139, 36_673_025

@@ -11,7 +11,6 @@ from torch import nn
 
 from pgdata.config import config_from_mapping
 from pgdata.errors import ConfigError, PgdataError
-from pgdata.models._blocks_gan import count_parameters
 from pgdata.models.patn import (
     PATNBlock,
     PATNConfig,
@@ -19,6 +18,7 @@ from pgdata.models.patn import (
     PATNGenerator,
     build_patn,
 )
+from pgdata.training.steps.base import count_parameters
 
 # shared/reference/generators.md §1 and §3 (counts of the official code)
 G_IN = 41_358_019

@@ -11,7 +11,6 @@ from torch.nn import functional as F
 
 from pgdata.config import config_from_mapping
 from pgdata.errors import ConfigError, PgdataError
-from pgdata.models._blocks_gan import count_parameters
 from pgdata.models.pix2pix import (
     PatchDiscriminator,
     Pix2PixConfig,
@@ -19,6 +18,7 @@ from pgdata.models.pix2pix import (
     UnetGenerator,
     build_pix2pix,
 )
+from pgdata.training.steps.base import count_parameters
 
 # shared/reference/generators.md §1 and §4
 G_BN, G_IN, G_POSE = 54_413_955, 54_409_603, 54_450_819

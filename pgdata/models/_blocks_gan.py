@@ -1,7 +1,7 @@
 """Small pieces shared by the PATN, pix2pix and DMFN networks.
 
 Normalisation layers as the three reference code bases build them, the input-size check every
-generator runs before its first convolution, parameter counting, and the weight initialisations
+generator runs before its first convolution, and the weight initialisations
 (which differ per family: see :func:`init_normal_`).
 """
 
@@ -22,7 +22,6 @@ __all__ = [
     "check_choice",
     "check_input",
     "check_positive",
-    "count_parameters",
     "init_normal_",
     "norm_layer",
 ]
@@ -108,11 +107,6 @@ def check_input(
             f"{network}: {name} is {h}x{w} (HxW) but H and W must be positive multiples of "
             f"{multiple}{hint}"
         )
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of scalar parameters (trainable or not) of ``module``; buffers are not counted."""
-    return sum(p.numel() for p in module.parameters())
 
 
 def init_normal_(
