@@ -221,7 +221,7 @@ def _train(
     wait_window = wait_total = 0.0
     window: dict[str, torch.Tensor] = {}
     window_steps = 0
-    last_ckpt: Path | None = None
+    last_ckpt: Path | None = resume_from
     last_sample: Path | None = None
     try:
         while step < total:
@@ -302,12 +302,12 @@ def _mean_terms(window: dict[str, torch.Tensor], steps: int, world: int) -> dict
 
 
 def _check_finite(means: dict[str, float], step: int, out: Path, last_ckpt: Path | None) -> None:
-    bad = [n for n, v in means.items() if not math.isfinite(v)]
+    bad = [f"{n} = {v}" for n, v in means.items() if not math.isfinite(v)]
     if bad:
         kept = f"last good checkpoint {last_ckpt}" if last_ckpt else "no checkpoint was written"
         raise TrainingError(
-            f"loss {', '.join(f'{n} = {means[n]}' for n in bad)} is not finite by step {step} "
-            f"of {out}: stopped; {kept}. Lower lr, or check the data with `pgdata verify`"
+            f"non-finite loss by step {step} of {out} ({', '.join(bad)}): stopped; {kept}. "
+            "Lower lr, or check the data with `pgdata verify`"
         )
 
 

@@ -229,10 +229,24 @@ class TrainStep(ABC):
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Undo :meth:`state_dict` (networks strictly; RuntimeError names mismatched keys)."""
+        """Undo :meth:`state_dict` (networks strictly; RuntimeError names mismatched keys).
+
+        The optimisers' hyper-parameters (lr, betas) stay those of this config, and each lr is
+        set where this config's schedule puts it at the checkpoint's step: the same values
+        unless a resume was forced with a changed config.
+        """
         for name, net in self.networks.items():
             net.load_state_dict(state[name])
-        for k, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
-        for k, s in self.schedulers.items():
-            s.load_state_dict(state["schedulers"][k])
+        for k, opt in self.optimizers.items():
+            fresh = [{h: v for h, v in g.items() if h != "params"} for g in opt.param_groups]
+            opt.load_state_dict(state["optimizers"][k])
+            for group, hyper in zip(opt.param_groups, fresh, strict=True):
+                group.update(hyper)
+        for k, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+            if isinstance(sched, LambdaLR):
+                sched.base_lrs = [g["initial_lr"] for g in sched.optimizer.param_groups]
+                for group, base, rule in zip(
+                    sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas, strict=True
+                ):
+                    group["lr"] = base * rule(sched.last_epoch)
