@@ -134,8 +134,6 @@ def train_cmd(
 )
 def models_cmd(config: str | None) -> None:
     """One line per network: CONFIG NETWORK PARAMS (an integer without separators)."""
-    import torch
-
     from pgdata.training.steps import get_family
     from pgdata.training.steps.base import count_parameters
 
@@ -145,8 +143,7 @@ def models_cmd(config: str | None) -> None:
             raise ConfigError(f"no training configs in {BUNDLED}")
         for path in paths:
             cfg = load_train_config(path)
-            with torch.device("meta"):  # shapes only: no memory, no init time
-                networks = get_family(cfg.family).build_networks(cfg)
+            networks = get_family(cfg.family).build_networks(cfg, init=False)  # shapes only
             for name, net in networks.items():
                 click.echo(f"{path.stem} {name} {count_parameters(net)}")
     except PgdataError as e:

@@ -107,8 +107,11 @@ class TrainStep(ABC):
 
     @staticmethod
     @abstractmethod
-    def build_networks(cfg: TrainConfig) -> dict[str, nn.Module]:
-        """Freshly initialised trained networks by checkpoint name (``{"G": ..., "D": ...}``)."""
+    def build_networks(cfg: TrainConfig, *, init: bool = True) -> dict[str, nn.Module]:
+        """Freshly initialised trained networks by checkpoint name (``{"G": ..., "D": ...}``).
+
+        ``init=False`` may skip costly initialisation: only the shapes matter (``pgdata models``).
+        """
 
     @classmethod
     @abstractmethod

@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 
 from pgdata.data import PoseCollate, PoseTransferDataset, to_device
 from pgdata.errors import ConfigError, InputFormatError, WeightsError
-from pgdata.models import VGG19, DPTNConfig, build_dptn
+from pgdata.models import VGG19, DPTNConfig, DPTNGenerator, build_discriminator
 from pgdata.models.dptn import resize_bilinear
 from pgdata.stages.heatmaps import render_heatmaps_torch
 from pgdata.training.checkpoint import list_checkpoints, load_checkpoint
@@ -159,9 +159,9 @@ class DPTNStep(TrainStep):
         self.work_hw = (int(cfg.resize_to[0]), int(cfg.resize_to[1])) if cfg.resize_to else None
 
     @staticmethod
-    def build_networks(cfg: TrainConfig) -> dict[str, nn.Module]:
-        g, d = build_dptn(dptn_config(cfg))
-        return {"G": g, "D": d}
+    def build_networks(cfg: TrainConfig, *, init: bool = True) -> dict[str, nn.Module]:
+        net = dptn_config(cfg)
+        return {"G": DPTNGenerator(net, init=init), "D": build_discriminator(net)}
 
     # ------------------------------------------------------------------------------ data
 
