@@ -22,11 +22,16 @@ class PgdataError(Exception):
 
 
 class InputFormatError(PgdataError):
-    """A file does not have the expected format; names the file, the line and the fix."""
+    """A file does not have the expected format; names the file, the line and the fix.
+
+    ``str(error)`` is ``"<path>[:<line>]: <message>"``; ``message`` alone is kept for callers that
+    report the file elsewhere (a quarantine row names its item).
+    """
 
     def __init__(self, path: str | Path, message: str, *, line: int | None = None) -> None:
         self.path = Path(path)
         self.line = line
+        self.message = message
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
 

@@ -19,7 +19,13 @@ __all__ = [
     "BODY25_COLORS",
     "BODY25_FLIP_PAIRS",
     "BODY25_JOINTS",
+    "BODY25_LHIP",
     "BODY25_LIMBS",
+    "BODY25_LSHO",
+    "BODY25_MID_HIP",
+    "BODY25_NECK",
+    "BODY25_RHIP",
+    "BODY25_RSHO",
     "CIHP_FLIP_PAIRS",
     "CIHP_LABELS",
     "CIHP_PALETTE",
@@ -203,6 +209,9 @@ COCO18_TO_BODY25: Final[tuple[int, ...]] = (
     17,
     18,
 )
+BODY25_NECK: Final = 1
+BODY25_RSHO: Final = 2
+BODY25_LSHO: Final = 5
 BODY25_MID_HIP: Final = 8
 BODY25_RHIP: Final = 9
 BODY25_LHIP: Final = 12

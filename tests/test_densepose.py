@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pgdata.jobs.tryon.common import Rejected
-from pgdata.jobs.tryon.densepose import read_densepose
+from pgdata.errors import InputFormatError as Rejected
+from pgdata.io.densepose import read_densepose
 from pgdata.labels import DENSEPOSE_PARULA
 from pgdata.stages.densepose import decode_densepose, paste_instances, render_densepose
 

@@ -9,7 +9,8 @@ import click
 from pgdata.cli._common import SizeHW, echo_result, progress_bar
 from pgdata.errors import ConfigError
 from pgdata.io.inshop import NAMINGS
-from pgdata.jobs.posetransfer.build_pairs import DATASETS, BuildPairsConfig, run_build_pairs
+from pgdata.io.pose_csv import DATASETS
+from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.labels import COCO18_JOINTS, TORSO_JOINTS
 from pgdata.stages.pairs import GROUP_KEYS, PairRule
 

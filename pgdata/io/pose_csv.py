@@ -8,6 +8,9 @@ writer picks with ``spaced``.
 
 Pair CSV (``fasion-resize-pairs-test.csv``, ``market-pairs-train.csv``): ``,``-separated, header
 ``from,to``.
+
+The file names per dataset and split (:func:`output_names`, including the reference code's
+``fasion`` spelling) and each dataset's pose-transfer frame (:data:`FRAME`) are named here once.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -23,8 +27,14 @@ from pgdata.io.atomic import atomic_open
 
 __all__ = [
     "ANNOTATION_HEADER",
+    "DATASETS",
+    "FRAME",
     "PAIRS_HEADER",
+    "SPLITS",
     "Annotations",
+    "Dataset",
+    "Split",
+    "output_names",
     "read_annotations",
     "read_pairs",
     "write_annotations",
@@ -35,6 +45,21 @@ ANNOTATION_HEADER = "name:keypoints_y:keypoints_x"
 PAIRS_HEADER = "from,to"
 N_JOINTS = 18
 _FORBIDDEN_IN_NAME = (":", ",", "\n", "\r", '"')
+
+Dataset = Literal["deepfashion", "market1501"]
+DATASETS: tuple[Dataset, ...] = ("deepfashion", "market1501")
+Split = Literal["train", "test"]
+SPLITS: tuple[Split, ...] = ("train", "test")
+
+# pose-transfer frame (H, W) each dataset's pair lists refer to
+FRAME: dict[str, tuple[int, int]] = {"deepfashion": (256, 176), "market1501": (128, 64)}
+
+
+def output_names(dataset: str, split: str) -> tuple[str, str]:
+    """(annotation CSV, pair CSV) file names the reference loaders expect for ``split``."""
+    if dataset == "deepfashion":
+        return f"fasion-resize-annotation-{split}.csv", f"fasion-resize-pairs-{split}.csv"
+    return f"market-annotation-{split}.csv", f"market-pairs-{split}.csv"
 
 
 @dataclass

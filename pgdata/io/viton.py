@@ -22,14 +22,15 @@ A dataset root is either one split folder holding ``image/`` or a folder with ``
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_bytes
+from pgdata.io.images import decode_image, encode_mask_jpeg
 from pgdata.labels import CIHP_PALETTE, VOC_PALETTE
 from pgdata.stages.parsing import UnknownColoursError, colours_to_labels
 
@@ -38,6 +39,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "cloth_ids",
     "decode_parse_png",
+    "find_import",
     "find_input",
     "output_path",
     "person_ids",
@@ -127,6 +129,16 @@ def find_input(split_dir: Path, kind: str, item: str) -> Path | None:
             p = split_dir / folder / name
             if p.is_file():
                 return p
+    return None
+
+
+def find_import(import_dir: Path, split: str, names: Sequence[str]) -> Path | None:
+    """An external tool's output for one item: the first of ``names`` found in
+    ``import_dir/<split>/``, else in ``import_dir/`` itself; None when there is none."""
+    for folder in (import_dir / split, import_dir):
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
     return None
 
 
@@ -257,27 +269,22 @@ def write_parse_png(path: str | Path, labels: np.ndarray) -> None:
 
 def write_mask_jpeg(path: str | Path, mask: np.ndarray, quality: int = 95) -> None:
     """Write an ``(H, W)`` uint8 mask as a greyscale (mode L) JPEG, atomically."""
-    if mask.dtype != np.uint8 or mask.ndim != 2:
-        raise ValueError(f"mask must be (H, W) uint8, got {mask.dtype} {mask.shape}")
-    ok, buf = cv2.imencode(".jpg", mask, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    atomic_write_bytes(path, bytes(buf.tobytes()))
+    atomic_write_bytes(path, encode_mask_jpeg(mask, quality))
 
 
 def read_garment(path: str | Path) -> np.ndarray:
-    """Read a garment photo as ``(H, W, 3)`` RGB or, when it has an alpha channel, ``(H, W, 4)`` RGBA."""
+    """Read a garment photo as ``(H, W, 3)`` RGB or, when it has an alpha channel, ``(H, W, 4)`` RGBA.
+
+    Decoded by :func:`pgdata.io.images.decode_image` (EXIF orientation applied), as ``pgdata
+    garments`` decodes crawled packshots.
+    """
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputFormatError(path, "garment image not found") from None
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-    if arr is None:
-        raise InputFormatError(path, "cannot decode image (corrupt, truncated or not an image)")
-    if arr.dtype != np.uint8:
-        arr = (arr / 257).astype(np.uint8) if arr.dtype == np.uint16 else arr.astype(np.uint8)
-    if arr.ndim == 2:
-        return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB))
-    if arr.shape[2] == 4:
-        return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA))
-    return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB))
+    try:
+        return decode_image(data, path)
+    except InputFormatError:
+        raise InputFormatError(
+            path, "cannot decode image (corrupt, truncated or not an image)"
+        ) from None

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgdata.labels import BLAZEPOSE_TO_BODY25, BODY25_LHIP, BODY25_MID_HIP, BODY25_RHIP
+from pgdata.labels import (
+    BLAZEPOSE_TO_BODY25,
+    BODY25_LHIP,
+    BODY25_LSHO,
+    BODY25_MID_HIP,
+    BODY25_NECK,
+    BODY25_RHIP,
+    BODY25_RSHO,
+)
 from pgdata.stages.keypoints import body25_to_coco18
 
 __all__ = ["MIN_VISIBILITY", "blazepose_to_body25", "blazepose_to_coco18"]
 
 MIN_VISIBILITY = 0.5
-_NECK, _RSHO, _LSHO = 1, 2, 5
 _SRC = np.array(BLAZEPOSE_TO_BODY25)
 
 
@@ -44,7 +51,10 @@ def blazepose_to_body25(
     out = np.zeros((25, 3), dtype=np.float32)
     has = _SRC >= 0
     out[has] = px[_SRC[has]]
-    for mid, a, b in ((_NECK, _RSHO, _LSHO), (BODY25_MID_HIP, BODY25_RHIP, BODY25_LHIP)):
+    for mid, a, b in (
+        (BODY25_NECK, BODY25_RSHO, BODY25_LSHO),
+        (BODY25_MID_HIP, BODY25_RHIP, BODY25_LHIP),
+    ):
         if out[a, 2] > 0 and out[b, 2] > 0:
             out[mid, :2] = (out[a, :2] + out[b, :2]) / 2
             out[mid, 2] = min(out[a, 2], out[b, 2])

@@ -26,6 +26,7 @@ __all__ = [
     "coco18_to_body25",
     "crop_resize_yx_reference",
     "flip_keypoints",
+    "misfit",
     "present",
     "resize_keypoints",
     "xyc_to_yx",
@@ -43,6 +44,25 @@ _C18_TO_B25 = np.array(COCO18_TO_BODY25)
 def present(kps: np.ndarray) -> np.ndarray:
     """Boolean ``(..., J)``: which joints of an ``(..., J, 3)`` array are present."""
     return np.asarray(kps[..., 2] > 0)
+
+
+def misfit(pose: np.ndarray, size_hw: tuple[int, int]) -> str | None:
+    """Why ``(J, 3)`` keypoints cannot belong to an image of ``size_hw`` (H, W), or None.
+
+    ``"no person detected"`` when no joint is present; ``"size mismatch: ..."`` when a present
+    joint lies outside ``[0, W] x [0, H]`` (keypoints computed on a resized photo).
+    """
+    ok = pose[:, 2] > 0
+    if not ok.any():
+        return "no person detected"
+    h, w = size_hw
+    xs, ys = pose[ok, 0], pose[ok, 1]
+    if xs.max() > w or ys.max() > h or xs.min() < 0 or ys.min() < 0:
+        return (
+            f"size mismatch: keypoints reach ({xs.max():.0f}, {ys.max():.0f}) outside the "
+            f"{w}x{h} image (W x H); were they computed on a resized photo?"
+        )
+    return None
 
 
 def yx_to_xyc(yx: np.ndarray) -> np.ndarray:

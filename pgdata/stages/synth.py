@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pgdata.labels import J
+from pgdata.labels import J, P
 
 __all__ = [
     "VIEWS",
@@ -31,10 +31,6 @@ __all__ = [
 
 # In-shop view number -> view word. 6 ("flat") is a garment without a person.
 VIEWS: dict[int, str] = {1: "front", 2: "side", 3: "back", 4: "full", 6: "flat", 7: "additional"}
-
-# CIHP label ids used by the renderer.
-BG, HAIR, UPPER, DRESS, COAT, PANTS, NECK, SKIRT, FACE = 0, 2, 5, 6, 7, 9, 10, 12, 13
-L_ARM, R_ARM, L_LEG, R_LEG, L_SHOE, R_SHOE = 14, 15, 16, 17, 18, 19
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ class Appearance:
     top_alt: tuple[int, int, int]
     top_texture: str  # solid | stripes | checks | dots
     long_sleeves: bool
-    top_label: int  # UPPER, COAT or DRESS
+    top_label: int  # P.UPPER_CLOTHES, P.COAT or P.DRESS
     bottom: tuple[int, int, int]
     bottom_kind: str  # pants | shorts | skirt | none (dress)
     shoes: tuple[int, int, int]
@@ -98,11 +94,11 @@ def random_appearance(rng: np.random.Generator, gender: str, category: str) -> A
     hairs = [(30, 20, 15), (70, 45, 25), (140, 95, 50), (200, 170, 110), (90, 90, 90)]
     cat = category.lower()
     if "dress" in cat or "romper" in cat:
-        top_label, bottom_kind = DRESS, "none"
+        top_label, bottom_kind = P.DRESS, "none"
     elif "jacket" in cat or "coat" in cat or "cardigan" in cat:
-        top_label, bottom_kind = COAT, "pants"
+        top_label, bottom_kind = P.COAT, "pants"
     else:
-        top_label = UPPER
+        top_label = P.UPPER_CLOTHES
         if "skirt" in cat:
             bottom_kind = "skirt"
         elif "short" in cat:
@@ -255,13 +251,13 @@ def _draw_parsing(
             0,
             0,
             360,
-            HAIR,
+            P.HAIR,
             -1,
         )
     # legs: skin first, then the bottom garment over them
     for hip, kne, ank, leg, shoe in (
-        (J.RHIP, J.RKNE, J.RANK, R_LEG, R_SHOE),
-        (J.LHIP, J.LKNE, J.LANK, L_LEG, L_SHOE),
+        (J.RHIP, J.RKNE, J.RANK, P.RIGHT_LEG, P.RIGHT_SHOE),
+        (J.LHIP, J.LKNE, J.LANK, P.LEFT_LEG, P.LEFT_SHOE),
     ):
         cv2.line(lab, _pt(p[hip]), _pt(p[kne]), leg, round(t * 1.5))
         cv2.line(lab, _pt(p[kne]), _pt(p[ank]), leg, round(t * 1.2))
@@ -274,19 +270,19 @@ def _draw_parsing(
                 if look.bottom_kind == "pants"
                 else (p[hip] + p[kne]) / 2 + (p[kne] - p[hip]) * 0.15
             )
-            cv2.line(lab, _pt(p[hip]), _pt((p[hip] + p[kne]) / 2), PANTS, round(t * 1.7))
-            cv2.line(lab, _pt((p[hip] + p[kne]) / 2), _pt(end), PANTS, round(t * 1.55))
+            cv2.line(lab, _pt(p[hip]), _pt((p[hip] + p[kne]) / 2), P.PANTS, round(t * 1.7))
+            cv2.line(lab, _pt((p[hip] + p[kne]) / 2), _pt(end), P.PANTS, round(t * 1.55))
             if look.bottom_kind == "pants":
-                cv2.line(lab, _pt(p[kne]), _pt(p[ank]), PANTS, round(t * 1.4))
+                cv2.line(lab, _pt(p[kne]), _pt(p[ank]), P.PANTS, round(t * 1.4))
     hips_c = (p[J.RHIP] + p[J.LHIP]) / 2
     knees_c = (p[J.RKNE] + p[J.LKNE]) / 2
     half_hip = abs(p[J.LHIP][0] - p[J.RHIP][0]) / 2 + t
     if look.bottom_kind == "pants" or look.bottom_kind == "shorts":
         poly = np.array([p[J.RHIP] - [0, t * 0.3], p[J.LHIP] - [0, t * 0.3], hips_c + [0, t * 1.5]])
-        cv2.fillConvexPoly(lab, np.round(poly).astype(np.int32), PANTS)
-    if look.bottom_kind == "skirt" or look.top_label == DRESS:
+        cv2.fillConvexPoly(lab, np.round(poly).astype(np.int32), P.PANTS)
+    if look.bottom_kind == "skirt" or look.top_label == P.DRESS:
         hem = hips_c + (knees_c - hips_c) * 0.8
-        label = SKIRT if look.bottom_kind == "skirt" else DRESS
+        label = P.SKIRT if look.bottom_kind == "skirt" else P.DRESS
         poly = np.array(
             [
                 hips_c + [-half_hip, -t * 0.3],
@@ -298,7 +294,7 @@ def _draw_parsing(
         cv2.fillConvexPoly(lab, np.round(poly).astype(np.int32), label)
     # neck, torso
     cv2.line(
-        lab, _pt(p[J.NECK]), _pt(p[J.NECK] + [0, -0.6 * body.head * scale]), NECK, round(t * 1.1)
+        lab, _pt(p[J.NECK]), _pt(p[J.NECK] + [0, -0.6 * body.head * scale]), P.NECK, round(t * 1.1)
     )
     top = look.top_label
     torso = np.array(
@@ -314,20 +310,35 @@ def _draw_parsing(
         torso = centre + (torso - centre) * [2.4, 1.0]
     cv2.fillConvexPoly(lab, np.round(torso).astype(np.int32), top)
     # arms: skin, sleeves over them
-    for sho, elb, wri, arm in ((J.RSHO, J.RELB, J.RWRI, R_ARM), (J.LSHO, J.LELB, J.LWRI, L_ARM)):
+    for sho, elb, wri, arm in (
+        (J.RSHO, J.RELB, J.RWRI, P.RIGHT_ARM),
+        (J.LSHO, J.LELB, J.LWRI, P.LEFT_ARM),
+    ):
         cv2.line(lab, _pt(p[sho]), _pt(p[elb]), arm, t)
         cv2.line(lab, _pt(p[elb]), _pt(p[wri]), arm, round(t * 0.9))
         cv2.circle(lab, _pt(p[wri]), round(t * 0.6), arm, -1)
         sleeve_end = (
             p[wri] - (p[wri] - p[elb]) * 0.1 if look.long_sleeves else (p[sho] + p[elb]) / 2
         )
-        cv2.line(lab, _pt(p[sho]), _pt(sleeve_end), top if top != DRESS else UPPER, round(t * 1.3))
+        cv2.line(
+            lab,
+            _pt(p[sho]),
+            _pt(sleeve_end),
+            top if top != P.DRESS else P.UPPER_CLOTHES,
+            round(t * 1.3),
+        )
         if look.long_sleeves:
-            cv2.line(lab, _pt(p[sho]), _pt(p[elb]), top if top != DRESS else UPPER, round(t * 1.3))
+            cv2.line(
+                lab,
+                _pt(p[sho]),
+                _pt(p[elb]),
+                top if top != P.DRESS else P.UPPER_CLOTHES,
+                round(t * 1.3),
+            )
     # head: face then hair on top
-    cv2.circle(lab, _pt(head_c), head_r, FACE, -1)
+    cv2.circle(lab, _pt(head_c), head_r, P.FACE, -1)
     if view == "back":
-        cv2.circle(lab, _pt(head_c), head_r, HAIR, -1)
+        cv2.circle(lab, _pt(head_c), head_r, P.HAIR, -1)
     else:
         cv2.ellipse(
             lab,
@@ -336,7 +347,7 @@ def _draw_parsing(
             0,
             180,
             360,
-            HAIR,
+            P.HAIR,
             -1,
         )
     return lab
@@ -394,18 +405,18 @@ def render_person(
         lab = _draw_parsing(kps, body, look, view, size_hw)
     period = max(3, h // 40)
     colours = np.zeros((256, 3), dtype=np.float32)
-    colours[BG] = look.background
-    colours[[HAIR]] = look.hair
-    colours[[FACE, NECK, L_ARM, R_ARM, L_LEG, R_LEG]] = look.skin
-    colours[[UPPER, COAT, DRESS]] = look.top
-    colours[[PANTS, SKIRT]] = look.bottom
-    colours[[L_SHOE, R_SHOE]] = look.shoes
+    colours[P.BACKGROUND] = look.background
+    colours[[P.HAIR]] = look.hair
+    colours[[P.FACE, P.NECK, P.LEFT_ARM, P.RIGHT_ARM, P.LEFT_LEG, P.RIGHT_LEG]] = look.skin
+    colours[[P.UPPER_CLOTHES, P.COAT, P.DRESS]] = look.top
+    colours[[P.PANTS, P.SKIRT]] = look.bottom
+    colours[[P.LEFT_SHOE, P.RIGHT_SHOE]] = look.shoes
     img = colours[lab]
-    garment = np.isin(lab, (UPPER, COAT, DRESS))
+    garment = np.isin(lab, (P.UPPER_CLOTHES, P.COAT, P.DRESS))
     alt = garment & _texture(h, w, look.top_texture, period)
     img[alt] = look.top_alt
     if look.background_texture:
-        bg = lab == BG
+        bg = lab == P.BACKGROUND
         img[bg & _texture(h, w, "checks", period * 3)] *= 0.93
     # face details so the head's orientation is visible
     for j, col in ((J.REYE, (30, 30, 30)), (J.LEYE, (30, 30, 30)), (J.NOSE, (150, 90, 80))):

@@ -28,10 +28,8 @@ the outputs; files of garments no longer kept are removed.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -39,14 +37,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from pgdata.io.images import encode_jpeg
+from pgdata.io.files import read_bytes
+from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
 from pgdata.io.reports import reason_kind, write_rejected_csv
 from pgdata.jobs.garments.shards import write_garment_shards
@@ -163,35 +160,11 @@ class GarmentsResult:
         )
 
 
-def _decode(data: bytes) -> np.ndarray:
-    """RGB or RGBA uint8 array, EXIF orientation applied. Raises ValueError."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data)) as src:
-                im = ImageOps.exif_transpose(src)
-                alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-                    im.mode == "P" and "transparency" in im.info
-                )
-                return np.asarray(im.convert("RGBA" if alpha else "RGB"))
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            raise ValueError(str(e) or type(e).__name__) from None
-        except Image.DecompressionBombWarning as e:
-            raise ValueError(f"too many pixels ({e})") from None
-
-
-def _encode_mask_jpeg(mask: np.ndarray, quality: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", mask, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return bytes(buf.tobytes())
-
-
 def _process(task: _Task) -> _Outcome:
     """Decode, check, mask, normalise, hash and write one garment (runs in a worker)."""
     out = _Outcome(task.index, task.name)
     try:
-        data = Path(task.path).read_bytes()
+        data = read_bytes(task.path)
     except OSError as e:
         out.reason = f"unreadable_file ({e.strerror or e})"
         return out
@@ -199,9 +172,9 @@ def _process(task: _Task) -> _Outcome:
         out.reason = "checksum_mismatch (the file changed since the crawl)"
         return out
     try:
-        image = _decode(data)
-    except ValueError as e:
-        out.reason = f"undecodable ({str(e)[:80]})"
+        image = decode_image(data, task.path)
+    except InputFormatError as e:
+        out.reason = f"undecodable ({e.message[:80]})"
         return out
     out.height, out.width = image.shape[:2]
     fill = (255, 255, 255)
@@ -241,7 +214,7 @@ def _process(task: _Task) -> _Outcome:
     out.hash = garment_hash(cloth, cmask)
     dest = Path(task.out)
     atomic_write_bytes(dest / CLOTH_DIR / f"{task.name}.jpg", encode_jpeg(cloth, task.quality))
-    atomic_write_bytes(dest / MASK_DIR / f"{task.name}.jpg", _encode_mask_jpeg(cmask, task.quality))
+    atomic_write_bytes(dest / MASK_DIR / f"{task.name}.jpg", encode_mask_jpeg(cmask, task.quality))
     return out
 
 

@@ -14,9 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from pgdata.errors import InputFormatError
+from pgdata.io.files import read_bytes, stamp
+from pgdata.io.images import decode_mask
 from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr, write_shard
@@ -50,6 +52,14 @@ def garments_schema(size_hw: tuple[int, int]) -> Schema:
     )
 
 
+def _stamp(path: Path) -> tuple[str, int]:
+    """("size:mtime_ns", size) of a file this command has just written."""
+    found = stamp(path)
+    if found is None:
+        raise InputFormatError(path, "garment file vanished while the shards were being planned")
+    return found
+
+
 def _write_task(
     args: tuple[str, str, Path, Path, list[dict[str, Any]], tuple[int, int], dict[str, Any]],
 ) -> dict[str, Any]:
@@ -58,10 +68,13 @@ def _write_task(
     rejected: list[tuple[str, str]] = []
     digest = hashlib.sha256()
     for r in records:
-        cloth = (base / r["cloth"]).read_bytes()
-        mask_bytes = (base / r["cloth_mask"]).read_bytes()
+        cloth = read_bytes(base / r["cloth"])
+        mask_bytes = read_bytes(base / r["cloth_mask"])
         digest.update(hashlib.sha256(cloth).digest() + hashlib.sha256(mask_bytes).digest())
-        mask = cv2.imdecode(np.frombuffer(mask_bytes, np.uint8), cv2.IMREAD_GRAYSCALE)
+        try:
+            mask: np.ndarray | None = decode_mask(mask_bytes)
+        except InputFormatError:
+            mask = None
         if mask is None or mask.shape != size_hw:
             rejected.append((r["cloth_mask"], "mask does not decode at the garment size"))
             continue
@@ -116,7 +129,7 @@ def write_garment_shards(
     groups: list[list[dict[str, Any]]] = []
     size = 0
     for r in records:
-        nbytes = (base / r["cloth"]).stat().st_size + (base / r["cloth_mask"]).stat().st_size
+        nbytes = sum(_stamp(base / r[key])[1] for key in ("cloth", "cloth_mask"))
         if not groups or size + nbytes > shard_mb * 1e6:
             groups.append([])
             size = 0
@@ -129,8 +142,7 @@ def write_garment_shards(
         h = hashlib.sha256(json_attr([config, file, group]).encode())
         for r in group:
             for key in ("cloth", "cloth_mask"):
-                st = (base / r[key]).stat()
-                h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+                h.update(_stamp(base / r[key])[0].encode())
         planned.append(PlannedShard(file, "garments", h.hexdigest()))
         tasks.append((file, h.hexdigest(), base, out, group, size_hw, config))
         stamp.update(h.hexdigest().encode())

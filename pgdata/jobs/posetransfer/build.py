@@ -35,12 +35,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError
-from pgdata.io.pose_csv import read_annotations, read_pairs
-from pgdata.jobs.posetransfer.build_pairs import DATASETS, SPLITS, output_names
+from pgdata.io.files import list_files, read_bytes
+from pgdata.io.files import stamp as file_stamp
+from pgdata.io.images import decode_label_png
+from pgdata.io.pose_csv import DATASETS, SPLITS, output_names, read_annotations, read_pairs
 from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
@@ -48,6 +49,7 @@ from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.heatmaps import render_heatmaps
 from pgdata.stages.keypoints import yx_to_xyc
 from pgdata.stages.pairs import auto_group_key, group_key
+from pgdata.stages.parsing import resize_parsing
 
 __all__ = ["BuildConfig", "BuildResult", "pose_schema", "run_build"]
 
@@ -181,15 +183,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _stamp(path: str) -> tuple[str, int] | None:
-    """("size:mtime_ns", size) of a file, None if it does not exist."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return f"{st.st_size}:{st.st_mtime_ns}", st.st_size
-
-
 def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
     ann_name, pair_name = output_names(cfg.dataset, split)
     ann_path = cfg.source / ann_name
@@ -212,12 +205,12 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
             rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
             continue
         path = image_prefix + name
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         if stamp is None:
             rejected.append((f"{split}/{name}", "annotation row without image"))
             continue
         parsing = parsing_prefix + name.rsplit(".", 1)[0] + ".png"
-        p_stamp = _stamp(parsing) if cfg.parsing else None
+        p_stamp = file_stamp(parsing) if cfg.parsing else None
         index[name] = len(records)
         records.append(
             _Record(
@@ -232,8 +225,7 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
             )
         )
     if image_dir.is_dir():
-        with os.scandir(image_dir) as it:
-            listed = sorted(e.name for e in it if e.is_file() and not e.name.startswith("."))
+        listed = list_files(image_dir)
         rejected.extend(
             (f"{split}/{n}", "image without annotation") for n in listed if n not in index
         )
@@ -244,7 +236,7 @@ def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
             pairs.append((rank, index[a], index[b]))
         else:
             dropped += 1
-    pairs_sha = _sha(pair_path.read_bytes()) if pair_path.is_file() else ""
+    pairs_sha = _sha(read_bytes(pair_path)) if pair_path.is_file() else ""
     return _SplitInput(split, records, pairs, dropped, rejected, pairs_sha)
 
 
@@ -360,8 +352,7 @@ def _write(
     m = offimage_margin(float(cfg_content["heatmap_sigma"]))
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
-        with open(rec.image, "rb") as f:
-            raw = f.read()
+        raw = read_bytes(rec.image)
         digest.update(f"{rec.name}\0{_sha(raw)}\0".encode())
         prepared = prepare_jpeg(raw, (h, w), quality)
         if isinstance(prepared, str):
@@ -378,18 +369,17 @@ def _write(
             kps[outside] = 0
             notes.append("keypoints far outside the image marked missing")
         if with_parsing:
-            png = Path(rec.parsing).read_bytes() if rec.parsing else b""
+            png = read_bytes(rec.parsing) if rec.parsing else b""
             digest.update(_sha(png).encode())
-            labels = (
-                cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED) if png else None
-            )
-            if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
+            try:
+                labels = decode_label_png(png)
+            except InputFormatError:
                 rejected.append(
                     (item, "missing or unreadable parsing map (expected a grey 8-bit label PNG)")
                 )
                 continue
             if labels.shape != (h, w):
-                labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+                labels = resize_parsing(labels, (h, w))
                 notes.append("parsing resized (nearest)")
             cols["parsing"].append(labels)
         repaired.update(notes)

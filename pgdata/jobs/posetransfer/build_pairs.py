@@ -23,48 +23,36 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io import inshop
 from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
-from pgdata.io.images import encode_jpeg, encode_png
+from pgdata.io.files import read_bytes
+from pgdata.io.images import decode_label_png, decode_rgb, encode_jpeg, encode_png, image_size
 from pgdata.io.openpose import best_person, read_openpose
-from pgdata.io.pose_csv import Annotations, read_annotations, write_annotations, write_pairs
+from pgdata.io.pose_csv import (
+    FRAME,
+    SPLITS,
+    Annotations,
+    Dataset,
+    output_names,
+    read_annotations,
+    write_annotations,
+    write_pairs,
+)
 from pgdata.io.reports import reason_kind, write_rejected_csv
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
 from pgdata.stages.pairs import PairRule, PairStats, make_pairs
+from pgdata.stages.parsing import resize_parsing
 
-__all__ = [
-    "DATASETS",
-    "SPLITS",
-    "BuildPairsConfig",
-    "BuildPairsResult",
-    "SplitSummary",
-    "output_names",
-    "run_build_pairs",
-]
+__all__ = ["BuildPairsConfig", "BuildPairsResult", "SplitSummary", "run_build_pairs"]
 
-Dataset = Literal["deepfashion", "market1501"]
-DATASETS: tuple[Dataset, ...] = ("deepfashion", "market1501")
-Split = Literal["train", "test"]
-SPLITS: tuple[Split, ...] = ("train", "test")
 T = TypeVar("T")
-
-# pose-transfer frame (H, W) each dataset's pair lists refer to
-FRAME: dict[str, tuple[int, int]] = {"deepfashion": (256, 176), "market1501": (128, 64)}
-
-
-def output_names(dataset: str, split: str) -> tuple[str, str]:
-    """(annotation CSV, pair CSV) file names the reference loaders expect for ``split``."""
-    if dataset == "deepfashion":
-        return f"fasion-resize-annotation-{split}.csv", f"fasion-resize-pairs-{split}.csv"
-    return f"market-annotation-{split}.csv", f"market-pairs-{split}.csv"
 
 
 @dataclass(frozen=True)
@@ -320,14 +308,6 @@ def _scan_market(root: Path, rejected: list[tuple[str, str]]) -> list[_TreeImage
     return out
 
 
-def _image_size(path: Path) -> tuple[int, int] | None:
-    try:
-        with Image.open(path) as im:
-            return im.height, im.width
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
 def _from_tree(
     cfg: BuildPairsConfig,
 ) -> tuple[dict[str, list[_Row]], list[tuple[str, str]], dict[str, int]]:
@@ -368,7 +348,10 @@ def _from_tree(
                 raise InputFormatError(img.path, f"image has no keypoint annotation in {kp_path}")
             rejected.append((img.rel, "image without keypoint annotation"))
             continue
-        src_hw = _image_size(img.path)
+        try:
+            src_hw: tuple[int, int] | None = image_size(img.path)
+        except InputFormatError:
+            src_hw = None
         if src_hw is None:
             if cfg.strict:
                 raise InputFormatError(img.path, "cannot read the image")
@@ -396,28 +379,28 @@ def _convert_image(args: _ConvertTask) -> str | None:
     """
     src, dst, (h, w), quality, parsing_src, parsing_dst = args
     if parsing_src is not None and parsing_dst is not None:
-        labels = cv2.imread(str(parsing_src), cv2.IMREAD_UNCHANGED)
-        if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
+        try:
+            labels = decode_label_png(read_bytes(parsing_src), parsing_src)
+        except (InputFormatError, OSError):
             return "unreadable parsing map (expected a grey 8-bit label PNG)"
         crop, _, _ = _crop_params(labels.shape[:2], (h, w))
         labels = labels[:, crop : labels.shape[1] - crop] if crop else labels
-        if labels.shape != (h, w):
-            labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
-        atomic_write_bytes(parsing_dst, encode_png(labels))
-    data = src.read_bytes()
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-    if arr is None:
+        atomic_write_bytes(parsing_dst, encode_png(resize_parsing(labels, (h, w))))
+    data = read_bytes(src)
+    try:
+        rgb = decode_rgb(data, src)
+    except InputFormatError:
         return "cannot decode image"
-    sh, sw = arr.shape[:2]
+    sh, sw = rgb.shape[:2]
     if (sh, sw) == (h, w) and src.suffix.lower() in (".jpg", ".jpeg"):
         atomic_write_bytes(dst, data)  # already in the frame: keep the original bytes
         return None
     crop, _, _ = _crop_params((sh, sw), (h, w))
-    arr = arr[:, crop : sw - crop] if crop else arr
-    if arr.shape[:2] != (h, w):
-        interp = cv2.INTER_AREA if arr.shape[0] > h else cv2.INTER_LINEAR
-        arr = cv2.resize(arr, (w, h), interpolation=interp)
-    atomic_write_bytes(dst, encode_jpeg(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), quality))
+    rgb = rgb[:, crop : sw - crop] if crop else rgb
+    if rgb.shape[:2] != (h, w):
+        interp = cv2.INTER_AREA if rgb.shape[0] > h else cv2.INTER_LINEAR
+        rgb = cv2.resize(rgb, (w, h), interpolation=interp)
+    atomic_write_bytes(dst, encode_jpeg(rgb, quality))
     return None
 
 

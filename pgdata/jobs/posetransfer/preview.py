@@ -12,8 +12,7 @@ import numpy as np
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.images import encode_png, read_rgb
-from pgdata.io.pose_csv import read_annotations, read_pairs
-from pgdata.jobs.posetransfer.build_pairs import DATASETS, FRAME, output_names
+from pgdata.io.pose_csv import DATASETS, FRAME, SPLITS, output_names, read_annotations, read_pairs
 from pgdata.stages.draw import overlay_skeleton
 from pgdata.stages.keypoints import yx_to_xyc
 
@@ -44,7 +43,7 @@ def _find_lists(root: Path) -> list[tuple[str, str, Path, Path | None]]:
     """(dataset, split, pairs CSV, annotation CSV or None) found in ``root``."""
     found: list[tuple[str, str, Path, Path | None]] = []
     for dataset in DATASETS:
-        for split in ("train", "test"):
+        for split in SPLITS:
             ann, pairs = output_names(dataset, split)
             if (root / pairs).is_file():
                 found.append(

@@ -22,8 +22,7 @@ from pgdata.io.viton import (
     split_dirs,
     write_parse_png,
 )
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
-from pgdata.jobs.tryon.keypoints import check_fits
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, check_fits, run_items
 from pgdata.stages.agnostic import MissingJointsError, parse_agnostic, person_agnostic
 from pgdata.stages.keypoints import coco18_to_body25
 

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError, PgdataError
+from pgdata.io.files import read_bytes
+from pgdata.io.files import stamp as file_stamp
+from pgdata.io.images import decode_mask, image_size
 from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
@@ -37,6 +39,7 @@ from pgdata.shards.resume import PlannedShard, finish_build, run_plan
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.keypoints import coco18_to_body25
+from pgdata.stages.parsing import resize_parsing
 
 __all__ = ["TryonBuildConfig", "TryonBuildResult", "run_build_tryon", "tryon_schema"]
 
@@ -165,18 +168,22 @@ class _Sample:
 def _stamp(paths: dict[str, Path]) -> tuple[str, int]:
     parts, total = [], 0
     for kind in sorted(paths):
-        st = paths[kind].stat()
-        parts.append(f"{kind}:{st.st_size}:{st.st_mtime_ns}")
-        total += st.st_size
+        found = file_stamp(paths[kind])
+        if found is None:
+            raise InputFormatError(paths[kind], "file vanished while the build was being planned")
+        parts.append(f"{kind}:{found[0]}")
+        total += found[1]
     return "|".join(parts), total
 
 
 def _image_hw(path: Path) -> tuple[int, int] | None:
-    info = jpeg_info(path.read_bytes())
+    info = jpeg_info(read_bytes(path))
     if info is not None:
         return info.height, info.width
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    return None if img is None else (int(img.shape[0]), int(img.shape[1]))
+    try:
+        return image_size(path)
+    except InputFormatError:
+        return None
 
 
 def _scan(
@@ -213,7 +220,7 @@ def _scan(
 
 
 def _labels(path: Path, hw: tuple[int, int]) -> np.ndarray:
-    labels = decode_parse_png(path.read_bytes(), path)
+    labels = decode_parse_png(read_bytes(path), path)
     if labels.shape != hw:
         raise InputFormatError(
             path, f"label map is {labels.shape[0]}x{labels.shape[1]}, image is {hw[0]}x{hw[1]}"
@@ -241,7 +248,7 @@ def _write_task(
     quality = int(content["jpeg_quality"])
     for s in samples:
         item = f"{s.split}/{s.person} {s.cloth}"
-        raw = {k: p.read_bytes() for k, p in s.paths.items()}
+        raw = {k: read_bytes(p) for k, p in s.paths.items()}
         for k in sorted(raw):
             digest.update(f"{k}\0{hashlib.sha256(raw[k]).hexdigest()}\0".encode())
         try:
@@ -258,11 +265,9 @@ def _write_task(
                 for n in notes:
                     repaired[f"{kind}: {n}"] = repaired.get(f"{kind}: {n}", 0) + 1
                 row[kind] = data
-            mask = cv2.imdecode(np.frombuffer(raw["cloth_mask"], np.uint8), cv2.IMREAD_GRAYSCALE)
-            if mask is None:
-                raise InputFormatError(s.paths["cloth_mask"], "cannot decode the cloth mask")
+            mask = decode_mask(raw["cloth_mask"], s.paths["cloth_mask"])
             if mask.shape != hw:
-                mask = cv2.resize(mask, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
+                mask = resize_parsing(mask, hw)
                 repaired["cloth_mask: resized (nearest)"] = (
                     repaired.get("cloth_mask: resized (nearest)", 0) + 1
                 )

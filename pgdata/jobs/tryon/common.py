@@ -13,18 +13,26 @@ import csv
 import io
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pgdata.errors import InputFormatError, PgdataError
 from pgdata.io.atomic import atomic_write_text
+from pgdata.io.images import image_size
+from pgdata.stages.keypoints import misfit
 
 __all__ = [
     "Item",
     "Rejected",
     "StageResult",
+    "check_fits",
+    "photo_size",
     "read_rejected",
+    "rejecting",
     "run_items",
     "write_rejected",
 ]
@@ -39,6 +47,29 @@ class Rejected(PgdataError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+@contextmanager
+def rejecting() -> Iterator[None]:
+    """Turn an :class:`InputFormatError` of an item's file into :class:`Rejected` (same path and
+    message: the quarantine row names the item, so the reason leaves the path out)."""
+    try:
+        yield
+    except InputFormatError as e:
+        raise Rejected(e.path, e.message) from None
+
+
+def photo_size(path: Path) -> tuple[int, int]:
+    """``(H, W)`` of an item's photo from its header; :class:`Rejected` when unreadable."""
+    with rejecting():
+        return image_size(path)
+
+
+def check_fits(pose: np.ndarray, size_hw: tuple[int, int], source: Path) -> None:
+    """:class:`Rejected` when no joint is present or joints lie outside the image."""
+    problem = misfit(pose, size_hw)
+    if problem is not None:
+        raise Rejected(source, problem)
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_bytes
 from pgdata.io.images import encode_png, read_rgb
 from pgdata.io.openpose import best_person, read_openpose, write_openpose
-from pgdata.io.viton import find_input, output_path, person_ids, split_dirs
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
-from pgdata.jobs.tryon.parsing import image_size
+from pgdata.io.viton import find_import, find_input, output_path, person_ids, split_dirs
+from pgdata.jobs.tryon.common import (
+    Item,
+    Rejected,
+    StageResult,
+    check_fits,
+    photo_size,
+    run_items,
+)
 from pgdata.stages.blazepose import MIN_VISIBILITY
 from pgdata.stages.keypoints import coco18_to_body25
 from pgdata.stages.pose_render import render_openpose
 
-__all__ = ["BACKENDS", "KeypointsConfig", "check_fits", "run_keypoints"]
+__all__ = ["BACKENDS", "KeypointsConfig", "run_keypoints"]
 
 Backend = Literal["openpose-json", "mediapipe"]
 BACKENDS: tuple[Backend, ...] = ("openpose-json", "mediapipe")
@@ -50,29 +54,6 @@ class KeypointsConfig:
             raise ConfigError(f"keypoint backend {self.backend!r}: expected one of {BACKENDS}")
         if self.backend == "openpose-json" and self.import_dir is None:
             raise ConfigError("--backend openpose-json needs --import DIR (OpenPose JSON files)")
-
-
-def check_fits(pose: np.ndarray, size_hw: tuple[int, int], source: Path) -> None:
-    """:class:`Rejected` when no joint is present or joints lie outside the image."""
-    ok = pose[:, 2] > 0
-    if not ok.any():
-        raise Rejected(source, "no person detected")
-    h, w = size_hw
-    xs, ys = pose[ok, 0], pose[ok, 1]
-    if xs.max() > w or ys.max() > h or xs.min() < 0 or ys.min() < 0:
-        raise Rejected(
-            source,
-            f"size mismatch: keypoints reach ({xs.max():.0f}, {ys.max():.0f}) outside the "
-            f"{w}x{h} image (W x H); were they computed on a resized photo?",
-        )
-
-
-def _find_json(import_dir: Path, split: str, key: str) -> Path | None:
-    for d in (import_dir / split, import_dir):
-        for name in (f"{key}_keypoints.json", f"{key}.json"):
-            if (d / name).is_file():
-                return d / name
-    return None
 
 
 def run_keypoints(
@@ -100,7 +81,7 @@ def run_keypoints(
             image = find_input(item.split_dir, "image", item.key)
             assert image is not None
             json_out = output_path(item.split_dir, "openpose_json", item.key)
-            size = image_size(image)
+            size = photo_size(image)
             if json_out.is_file() and not cfg.force:  # only the rendering is missing
                 people = read_openpose(json_out)
                 pose = people[0] if people else None
@@ -110,7 +91,8 @@ def run_keypoints(
                 source = image
             else:
                 assert cfg.import_dir is not None
-                found = _find_json(cfg.import_dir, split_of[item.split_dir], item.key)
+                names = (f"{item.key}_keypoints.json", f"{item.key}.json")
+                found = find_import(cfg.import_dir, split_of[item.split_dir], names)
                 if found is None:
                     raise Rejected(
                         image, f"no keypoints: {item.key}_keypoints.json not in {cfg.import_dir}"

@@ -16,24 +16,25 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image
 
 from pgdata.backends.plugin import ParsingModel, load_parsing_model
 from pgdata.errors import ConfigError
+from pgdata.io.files import read_bytes
 from pgdata.io.images import read_rgb
 from pgdata.io.viton import (
     decode_parse_png,
+    find_import,
     find_input,
     output_path,
     person_ids,
     split_dirs,
     write_parse_png,
 )
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Rejected, StageResult, photo_size, run_items
 from pgdata.labels import SCHEMES
 from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
 
-__all__ = ["ParsingConfig", "Scheme", "image_size", "run_parsing"]
+__all__ = ["ParsingConfig", "Scheme", "run_parsing"]
 
 Scheme = Literal["cihp", "lip", "atr", "pascal"]
 # a parsing result may differ from the photo in resolution, not in aspect ratio
@@ -62,15 +63,6 @@ class ParsingConfig:
             )
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """``(H, W)`` of an image file from its header; :class:`Rejected` when unreadable."""
-    try:
-        with Image.open(path) as im:
-            return im.height, im.width
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise Rejected(path, f"unreadable image ({e})") from None
-
-
 def fit_to(labels: np.ndarray, size_hw: tuple[int, int], source: Path, smooth: bool) -> np.ndarray:
     """Resize a label map to the photo's size when only the resolution differs."""
     (lh, lw), (h, w) = labels.shape, size_hw
@@ -81,13 +73,6 @@ def fit_to(labels: np.ndarray, size_hw: tuple[int, int], source: Path, smooth: b
     if smooth and lh < h:
         return upsample_smooth(labels, size_hw)
     return resize_parsing(labels, size_hw)
-
-
-def _find_import(import_dir: Path, split: str, key: str) -> Path | None:
-    for p in (import_dir / split / f"{key}.png", import_dir / f"{key}.png"):
-        if p.is_file():
-            return p
-    return None
 
 
 def run_parsing(cfg: ParsingConfig, progress: Callable[[int], None] | None = None) -> StageResult:
@@ -106,14 +91,14 @@ def run_parsing(cfg: ParsingConfig, progress: Callable[[int], None] | None = Non
     def process(item: Item) -> None:
         image = find_input(item.split_dir, "image", item.key)
         assert image is not None  # items come from the image folder
-        size = image_size(image)
+        size = photo_size(image)
         src = (
-            _find_import(cfg.import_dir, split_of[item.split_dir], item.key)
+            find_import(cfg.import_dir, split_of[item.split_dir], [f"{item.key}.png"])
             if cfg.import_dir is not None
             else None
         )
         if src is not None:
-            labels = decode_parse_png(src.read_bytes(), src, n_labels)
+            labels = decode_parse_png(read_bytes(src), src, n_labels)
         elif model is not None:
             src = image
             labels = np.asarray(model(read_rgb(image)), dtype=np.uint8)

@@ -28,6 +28,7 @@ import numpy as np
 
 from pgdata import __version__
 from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
+from pgdata.io.densepose import write_parts_npy
 from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.openpose import write_openpose
 from pgdata.labels import P
@@ -136,17 +137,12 @@ def run_tryon_sample(
         garment, _ = garment_image(look.top, cfg.size_hw, rng, alpha)
         if alpha:
             n_alpha += 1
-            ok, buf = cv2.imencode(".png", cv2.cvtColor(garment, cv2.COLOR_RGBA2BGRA))
-            atomic_write_bytes(split / "cloth" / f"{key}.png", bytes(buf.tobytes()))
+            atomic_write_bytes(split / "cloth" / f"{key}.png", encode_png(garment))
         else:
             atomic_write_bytes(split / "cloth" / f"{key}.jpg", encode_jpeg(garment, 95))
         atomic_write_bytes(pre / "parsing" / f"{key}.png", encode_png(labels))
         write_openpose(pre / "openpose_json" / f"{key}_keypoints.json", [kps])
-        buf_np = pre / "densepose" / f"{key}.npy"
-        buf_np.parent.mkdir(parents=True, exist_ok=True)
-        with open(buf_np.with_suffix(".npy.partial"), "wb") as f:
-            np.save(f, lut[labels], allow_pickle=False)
-        buf_np.with_suffix(".npy.partial").replace(buf_np)
+        write_parts_npy(pre / "densepose" / f"{key}.npy", lut[labels])
         if progress is not None:
             progress(1)
     result = TryonSampleResult(out, cfg.persons, cfg.persons - n_alpha, n_alpha)
