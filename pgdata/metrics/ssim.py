@@ -1,0 +1,236 @@
+"""SSIM on batches, reproducing ``skimage.metrics.structural_similarity`` under the two protocols
+that circulate in pose-transfer papers.
+
+- ``ssim_patn`` (PATN ``getMetrics_fashion.py``, printed "SSIM_256" by GFLA/DPTN): Gaussian window
+  σ = 1.5 truncated at 3.5 σ (11×11), population covariance, on the RGB channels (averaged), with
+  ``data_range`` = the **generated** image's own ``max − min`` (not 255).
+- ``ssim_gfla51`` (GFLA/DPTN "SSIM"): uniform 51×51 window, sample covariance (``N / (N − 1)``),
+  ``data_range = 1`` on [0, 1] floats.
+
+Both optionally after the white padding 256×176 → 256×256 (:func:`~pgdata.metrics.images.pad_white`).
+
+Border handling is skimage's: the SSIM map is computed everywhere with reflected borders and then
+``(win − 1) / 2`` pixels are cropped from every side before averaging, which leaves exactly the
+positions whose window lies inside the image. This module computes those positions directly as
+a *valid* separable convolution, so no border mode is involved. The per-channel means of skimage
+equal one mean over channels and positions (every channel has the same count).
+
+Per-image SSIM is computed from the filtered maps ``x, y, x² + y², xy`` (skimage filters ``x²`` and
+``y²`` separately; only their sum enters the formula). SSIM is scale-free when ``data_range``
+scales with the images, so ``ssim_patn`` runs on [0, 1] floats with ``data_range / 255``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import torch
+import torch.nn.functional as F
+
+from pgdata.metrics.images import check_pair, chunks, pad_white, to_unit_float
+
+__all__ = [
+    "GAUSSIAN_SIGMA",
+    "GAUSSIAN_TRUNCATE",
+    "CPU_CHUNK",
+    "GFLA_WINDOW",
+    "K1",
+    "K2",
+    "gaussian_kernel1d",
+    "ssim",
+    "ssim_gfla51",
+    "ssim_patn",
+    "uniform_kernel1d",
+]
+
+K1, K2 = 0.01, 0.03  # Wang et al. 2004, skimage defaults
+GAUSSIAN_SIGMA = 1.5
+GAUSSIAN_TRUNCATE = 3.5  # skimage's SSIM passes truncate=3.5 → radius 5, an 11-tap window
+GFLA_WINDOW = 51
+CPU_CHUNK = 2  # images per OpenCV pass on CPU: temporaries stay in cache
+
+
+def gaussian_kernel1d(
+    sigma: float = GAUSSIAN_SIGMA,
+    truncate: float = GAUSSIAN_TRUNCATE,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """scipy.ndimage's Gaussian taps: radius ``int(truncate · σ + 0.5)``, normalised to sum 1."""
+    radius = int(truncate * sigma + 0.5)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    w = torch.exp(-0.5 / sigma**2 * x * x)
+    return (w / w.sum()).to(dtype)
+
+
+def uniform_kernel1d(size: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """``size`` taps of ``1 / size`` (scipy.ndimage's ``uniform_filter``)."""
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"window size must be odd and positive, got {size}")
+    return torch.full((size,), 1.0 / size, dtype=dtype)
+
+
+def _filter_valid_torch(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Separable valid correlation of every plane of ``(B, M, H, W)`` with ``taps ⊗ taps``.
+
+    Returns ``(B, M, H − k + 1, W − k + 1)``: two depthwise convolutions (channels-last, which
+    oneDNN vectorises over the planes). Any device.
+    """
+    m, k = maps.shape[1], taps.numel()
+    fmt = torch.channels_last
+    row = taps.view(1, 1, 1, k).expand(m, 1, 1, k).contiguous(memory_format=fmt)
+    col = taps.view(1, 1, k, 1).expand(m, 1, k, 1).contiguous(memory_format=fmt)
+    out = F.conv2d(maps.contiguous(memory_format=fmt), row, groups=m)
+    return F.conv2d(out, col, groups=m).contiguous()
+
+
+def _filter_valid_cv2(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """The same on CPU with OpenCV, one plane at a time, written in place (no layout copies).
+
+    A uniform window uses ``cv2.blur`` (running sums, O(1) per pixel whatever the window); other
+    windows ``cv2.sepFilter2D``. Borders are computed and then cropped, so the border mode does not
+    enter the result.
+    """
+    b, m, h, w = maps.shape
+    k = taps.numel()
+    r = k // 2
+    src = maps.contiguous().numpy()
+    full = torch.empty_like(maps, memory_format=torch.contiguous_format)
+    dst = full.numpy()
+    kernel = taps.to(maps.dtype).numpy()
+    uniform = bool(torch.all(taps == taps[0]))
+    for i in range(b):
+        for j in range(m):
+            if uniform:
+                cv2.blur(src[i, j], (k, k), dst=dst[i, j], borderType=cv2.BORDER_REFLECT)
+            else:
+                cv2.sepFilter2D(
+                    src[i, j], -1, kernel, kernel, dst=dst[i, j], borderType=cv2.BORDER_REFLECT
+                )
+    return full[:, :, r : h - r, r : w - r]
+
+
+def _ssim_chunk(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    taps: torch.Tensor,
+    c1: torch.Tensor,
+    c2: torch.Tensor,
+    cov_norm: float,
+) -> torch.Tensor:
+    # (co)variances are shift-invariant: centre both images on their joint mean first, so the
+    # second moments lose less to cancellation in float32; the means get the shift back
+    centre = 0.5 * (x.mean(dim=(1, 2, 3), keepdim=True) + y.mean(dim=(1, 2, 3), keepdim=True))
+    x, y = x - centre, y - centre
+    maps = torch.cat([x, y, x * x + y * y, x * y], dim=1)  # (B, 4C, H, W)
+    use_cv2 = maps.device.type == "cpu" and maps.dtype in (torch.float32, torch.float64)
+    filt = _filter_valid_cv2 if use_cv2 else _filter_valid_torch
+    ux, uy, uxxyy, uxy = torch.chunk(filt(maps, taps.to(x)), 4, dim=1)
+    var_sum = uxxyy - ux * ux - uy * uy  # vx + vy (population)
+    cov = uxy - ux * uy
+    ux, uy = ux + centre, uy + centre
+    num = (2.0 * ux * uy + c1) * (2.0 * cov_norm * cov + c2)
+    den = (ux * ux + uy * uy + c1) * (cov_norm * var_sum + c2)
+    per_image: torch.Tensor = (num / den).mean(dim=(1, 2, 3), dtype=torch.float64)
+    return per_image
+
+
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    taps: torch.Tensor,
+    data_range: float | torch.Tensor,
+    sample_covariance: bool,
+    k1: float = K1,
+    k2: float = K2,
+) -> torch.Tensor:
+    """Mean SSIM per image over channels and valid window positions.
+
+    Args:
+        x, y: ``(B, C, H, W)`` float batches of one shape and dtype (the computation dtype:
+            float32 is accurate to ~1e-6 for [0, 1] images, float64 matches skimage to ~1e-15).
+            ``H`` and ``W`` must be at least the window length.
+        taps: the 1-D window (the 2-D window is ``taps ⊗ taps``), see :func:`gaussian_kernel1d`,
+            :func:`uniform_kernel1d`.
+        data_range: ``R`` in ``C1 = (k1 R)², C2 = (k2 R)²``: a number or a ``(B,)`` tensor.
+        sample_covariance: scale variances by ``N / (N − 1)``, ``N = k²`` (skimage's default).
+
+    Returns:
+        ``(B,)`` float64. ``nan`` where ``R = 0`` meets a flat window (as skimage).
+
+    On CPU the filtering runs in OpenCV on :data:`CPU_CHUNK` images at a time (cache-sized
+    temporaries); elsewhere in two depthwise convolutions over the whole batch.
+    """
+    check_pair(x, y)
+    if not x.is_floating_point() or x.dtype != y.dtype:
+        raise ValueError(f"expected two float batches of one dtype, got {x.dtype}, {y.dtype}")
+    k = taps.numel()
+    if min(x.shape[-2:]) < k:
+        raise ValueError(f"images {tuple(x.shape[-2:])} are smaller than the {k}×{k} window")
+    n_win = k * k
+    cov_norm = n_win / (n_win - 1) if sample_covariance else 1.0
+    r = torch.as_tensor(data_range, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+    r = r.expand(x.shape[0], 1, 1, 1)
+    c1, c2 = (k1 * r) ** 2, (k2 * r) ** 2
+    out = [
+        _ssim_chunk(x[sl], y[sl], taps, c1[sl], c2[sl], cov_norm)
+        for sl in chunks(x.shape[0], x.device, CPU_CHUNK)
+    ]
+    return torch.cat(out)
+
+
+def _preset(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    pad_white_to: int | None,
+    dtype: torch.dtype,
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Map to [0, 1] ``dtype``, pad, and ``score`` chunk by chunk (small temporaries on CPU)."""
+    check_pair(pred, target)
+    out = []
+    for sl in chunks(pred.shape[0], pred.device, CPU_CHUNK):
+        p, t = to_unit_float(pred[sl], dtype), to_unit_float(target[sl], dtype)
+        if pad_white_to is not None:
+            p, t = pad_white(p, pad_white_to), pad_white(t, pad_white_to)
+        out.append(score(p, t))
+    return torch.cat(out)
+
+
+def ssim_patn(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    pad_white_to: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """The ``ssim_patn`` preset: ``(B, 3, H, W)`` uint8 (or [0, 1] float) → ``(B,)`` float64.
+
+    Gaussian σ 1.5 (11×11), population covariance, ``data_range`` = ``pred.max() − pred.min()``
+    per image (after padding, as the reference pads first), ``pred`` being the generated image.
+    """
+    taps = gaussian_kernel1d()
+
+    def score(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        rng = p.amax(dim=(1, 2, 3)) - p.amin(dim=(1, 2, 3))
+        return ssim(p, t, taps=taps, data_range=rng, sample_covariance=False)
+
+    return _preset(pred, target, pad_white_to, dtype, score)
+
+
+def ssim_gfla51(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    pad_white_to: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """The ``ssim_gfla51`` preset: uniform 51×51 window, sample covariance, ``data_range = 1``.
+
+    ``(B, 3, H, W)`` uint8 (or [0, 1] float) → ``(B,)`` float64.
+    """
+    taps = uniform_kernel1d(GFLA_WINDOW)
+
+    def score(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return ssim(p, t, taps=taps, data_range=1.0, sample_covariance=True)
+
+    return _preset(pred, target, pad_white_to, dtype, score)
