@@ -109,11 +109,9 @@ def train_cmd(
     if os.environ.get("RANK", "0") != "0":
         return
     done = result.step - result.start_step
-    span = (
-        f"{done} steps"
-        if not result.start_step
-        else f"{done} steps ({result.start_step} -> {result.step})"
-    )
+    span = f"{done} step{'' if done == 1 else 's'}"
+    if result.start_step:
+        span += f" ({result.start_step} -> {result.step})"
     line = (
         f"trained {span} in {result.seconds:.1f} s ({result.s_per_it:.3g} s/it, data wait "
         f"{100 * result.data_wait:.0f} %); checkpoint {result.checkpoint}"
