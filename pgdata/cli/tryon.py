@@ -21,7 +21,7 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
         "--strict",
         is_flag=True,
-        help="Stop at the first bad item instead of listing it in ROOT/rejected.csv.",
+        help="Stop at the first bad item instead of listing it in ROOT/rejected-<stage>.csv.",
     )(f)
     f = click.option("--force", is_flag=True, help="Redo items whose outputs already exist.")(f)
     return f
@@ -262,7 +262,7 @@ def tryon(
     strict: bool | None,
 ) -> None:
     """Run the missing try-on stages in order on ROOT (parsing, keypoints, densepose, agnostic,
-    cloth-mask, pairs); finished outputs are kept, bad items go to ROOT/rejected.csv.
+    cloth-mask, pairs); finished outputs are kept, bad items go to ROOT/rejected-<stage>.csv.
 
     A stage without a source (no import folder, no backend) is left out with a notice.
     """

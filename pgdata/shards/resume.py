@@ -1,4 +1,4 @@
-"""Resumable shard builds, for every kind of shard: plan, keep, write, manifest last.
+"""Resumable shard builds, for every kind of shard: plan, keep, write (see :mod:`pgdata.shards.build`).
 
 A build job plans its shards up front (file name, split, spec hash: everything that decides the
 shard's bytes) and hands :func:`run_plan` one picklable task per shard plus a module-level
@@ -17,9 +17,7 @@ shard reports the same counts as a fresh one and the manifest comes out byte-ide
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -28,28 +26,15 @@ from typing import Any
 
 import h5py
 
-from pgdata import __version__
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
-from pgdata.io.reports import write_rejected_csv
-from pgdata.shards.manifest import MANIFEST, Manifest, ShardEntry, write_manifest
-from pgdata.shards.schema import Schema
+from pgdata.io.reports import REJECTED_CSV
+from pgdata.shards.manifest import MANIFEST
 from pgdata.shards.writer import ATTR_PREFIX, file_sha256
 
-__all__ = [
-    "PLAN",
-    "REJECTED",
-    "BuildRun",
-    "Finished",
-    "PlannedShard",
-    "finish_build",
-    "run_plan",
-    "summarise",
-    "write_rejected",
-]
+__all__ = ["PLAN", "BuildRun", "PlannedShard", "run_plan"]
 
 PLAN = "build-plan.json"
-REJECTED = "rejected.csv"
 
 
 @dataclass(frozen=True)
@@ -111,7 +96,7 @@ def _prepare_out(out: Path, plan_doc: dict[str, Any], overwrite: bool) -> None:
             out, f"holds shards of {what}; use --overwrite to replace them or choose another --out"
         )
     (out / MANIFEST).unlink(missing_ok=True)  # first: never leave a manifest over new shards
-    for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED]:
+    for p in list(out.glob("*.h5")) + list(out.glob("*.partial")) + [plan_path, out / REJECTED_CSV]:
         if p.is_file():
             p.unlink()
 
@@ -173,79 +158,3 @@ def run_plan(
         if stray.name not in planned:
             stray.unlink()  # a shard of an earlier plan of this same build
     return BuildRun(results, len(todo), kept)
-
-
-def summarise(
-    shards: Sequence[PlannedShard], run: BuildRun
-) -> tuple[list[ShardEntry], list[tuple[str, str]], Counter[str], int]:
-    """Manifest entries, rejected items, repair counts and dropped pairs, in plan order."""
-    entries: list[ShardEntry] = []
-    rejected: list[tuple[str, str]] = []
-    repaired: Counter[str] = Counter()
-    dropped = 0
-    for s in shards:
-        res = run.results[s.file]
-        rejected.extend((str(a), str(b)) for a, b in res["rejected"])
-        repaired.update(res["repaired"])
-        dropped += int(res["dropped_pairs"])
-        entries.append(
-            ShardEntry(s.file, s.split, res["records"], res["pairs"], res["bytes"], res["sha256"])
-        )
-    return entries, rejected, repaired, dropped
-
-
-def write_rejected(out: Path, rejected: Sequence[tuple[str, str]]) -> None:
-    """``out/rejected.csv``: one ``item,reason`` line per quarantined item."""
-    write_rejected_csv(out / REJECTED, rejected)
-
-
-@dataclass
-class Finished:
-    """What :func:`finish_build` wrote into the manifest."""
-
-    entries: list[ShardEntry]
-    rejected: list[tuple[str, str]]
-    repaired: Counter[str]
-    dropped_pairs: int
-    records: dict[str, int]
-    pairs: dict[str, int]
-
-
-def finish_build(
-    out: Path,
-    shards: Sequence[PlannedShard],
-    run: BuildRun,
-    *,
-    schema: Schema,
-    config: dict[str, Any],
-    rejected_before: Sequence[tuple[str, str]] = (),
-    dropped_before: int = 0,
-    inputs_prefix: bytes = b"",
-) -> Finished:
-    """Write ``rejected.csv`` and then, last, ``manifest.json`` for a finished :func:`run_plan`.
-
-    The manifest's inputs sha256 hashes ``inputs_prefix`` (what the job read before sharding, e.g.
-    the pair CSVs) and every shard's own content hash, in plan order.
-    """
-    entries, rejected, repaired, dropped = summarise(shards, run)
-    rejected = [*rejected_before, *rejected]
-    dropped += dropped_before
-    write_rejected(out, rejected)
-    inputs = hashlib.sha256(inputs_prefix)
-    for s in shards:
-        inputs.update(str(run.results[s.file]["inputs_sha256"]).encode())
-    records: dict[str, int] = {}
-    pairs: dict[str, int] = {}
-    for e in entries:
-        records[e.split] = records.get(e.split, 0) + e.records
-        pairs[e.split] = pairs.get(e.split, 0) + e.pairs
-    counts = {
-        "records": records,
-        "pairs": pairs,
-        "rejected": len(rejected),
-        "repaired": dict(sorted(repaired.items())),
-        "dropped_pairs": dropped,
-    }
-    manifest = Manifest(schema, config, inputs.hexdigest(), __version__, tuple(entries), counts)
-    write_manifest(out, manifest)
-    return Finished(entries, rejected, repaired, dropped, records, pairs)

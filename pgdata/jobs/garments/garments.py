@@ -45,7 +45,7 @@ from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.files import read_bytes
 from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
-from pgdata.io.reports import reason_kind, write_rejected_csv
+from pgdata.io.reports import REJECTED_CSV, count_reasons, write_rejected_csv
 from pgdata.jobs.garments.shards import write_garment_shards
 from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
@@ -151,7 +151,7 @@ class GarmentsResult:
 
     def summary(self) -> str:
         """One line of counts for the CLI."""
-        reasons = Counter(reason_kind(r) for _, r in self.rejected)
+        reasons = count_reasons(self.rejected)
         rej = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.by_kind.items())) or "none"
         return (
@@ -332,7 +332,7 @@ def run_garments(
 
     # metadata
     records = [_record(cfg, sources[k.index], k) for k in kept]
-    files = [cfg.out / "garments.jsonl", cfg.out / "rejected.csv"]
+    files = [cfg.out / "garments.jsonl", cfg.out / REJECTED_CSV]
     with atomic_open(files[0], "w", encoding="utf-8", newline="\n") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -361,7 +361,7 @@ def run_garments(
         "rejected": len(rejected),
         "shards": n_shards,
         "shard_records": stored,
-        "rejected_by_reason": dict(Counter(reason_kind(r) for _, r in rejected)),
+        "rejected_by_reason": dict(count_reasons(rejected)),
     }
     atomic_write_text(
         cfg.out / "garments.json", json.dumps(report, indent=2, sort_keys=True) + "\n"

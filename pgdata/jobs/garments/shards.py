@@ -19,13 +19,22 @@ import numpy as np
 from pgdata.errors import InputFormatError
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.images import decode_mask
-from pgdata.shards.resume import PlannedShard, finish_build, run_plan
+from pgdata.shards.build import (
+    PlannedShard,
+    ShardContent,
+    build_shards,
+    pack,
+    shard_file,
+    write_planned_shard,
+)
 from pgdata.shards.schema import Column, Schema
-from pgdata.shards.writer import json_attr, write_shard
+from pgdata.shards.writer import json_attr
 
 __all__ = ["SHARDS_DIR", "garments_schema", "write_garment_shards"]
 
 SHARDS_DIR = "shards"
+SPLIT = "garments"  # the one "split" of garment shards: garments-00000.h5, ...
+MEDIA = ("cloth", "cloth_mask")  # the files of a garments.jsonl record that go into a shard
 
 
 def garments_schema(size_hw: tuple[int, int]) -> Schema:
@@ -61,9 +70,9 @@ def _stamp(path: Path) -> tuple[str, int]:
 
 
 def _write_task(
-    args: tuple[str, str, Path, Path, list[dict[str, Any]], tuple[int, int], dict[str, Any]],
+    args: tuple[PlannedShard, Path, Path, list[dict[str, Any]], tuple[int, int], dict[str, Any]],
 ) -> dict[str, Any]:
-    file, spec_sha, base, out, records, size_hw, config = args
+    shard, base, out, records, size_hw, config = args
     cols: dict[str, list[Any]] = {"cloth": [], "cloth_mask": [], "id": [], "kind": [], "meta": []}
     rejected: list[tuple[str, str]] = []
     digest = hashlib.sha256()
@@ -83,32 +92,8 @@ def _write_task(
         cols["id"].append(str(r["id"]))
         cols["kind"].append(str(r["kind"]))
         cols["meta"].append(json.dumps(r, ensure_ascii=False, sort_keys=True))
-    result = {
-        "rejected": rejected,
-        "repaired": {},
-        "dropped_pairs": 0,
-        "pairs": 0,
-        "inputs_sha256": digest.hexdigest(),
-    }
-    shard = write_shard(
-        out / file,
-        garments_schema(size_hw),
-        cols,
-        attrs={
-            "split": "garments",
-            "config": json_attr(config),
-            "spec_sha256": spec_sha,
-            "inputs_sha256": digest.hexdigest(),
-            "result": json_attr(result),
-        },
-    )
-    return {
-        **result,
-        "file": file,
-        "records": shard.records,
-        "bytes": shard.bytes,
-        "sha256": shard.sha256,
-    }
+    content = ShardContent(cols, rejected, inputs_sha256=digest.hexdigest())
+    return write_planned_shard(out, shard, garments_schema(size_hw), content, config)
 
 
 def write_garment_shards(
@@ -126,29 +111,24 @@ def write_garment_shards(
     """
     out = base / SHARDS_DIR
     config = {"size_hw": list(size_hw), "shard_mb": shard_mb}
-    groups: list[list[dict[str, Any]]] = []
-    size = 0
-    for r in records:
-        nbytes = sum(_stamp(base / r[key])[1] for key in ("cloth", "cloth_mask"))
-        if not groups or size + nbytes > shard_mb * 1e6:
-            groups.append([])
-            size = 0
-        groups[-1].append(r)
-        size += nbytes
+    sizes = [sum(_stamp(base / r[key])[1] for key in MEDIA) for r in records]
     planned, tasks = [], []
     stamp = hashlib.sha256(json_attr(config).encode())
-    for k, group in enumerate(groups):
-        file = f"garments-{k:05d}.h5"
+    for k, run in enumerate(pack(sizes, shard_mb)):
+        group = [records[i] for i in run]
+        file = shard_file(SPLIT, k)
         h = hashlib.sha256(json_attr([config, file, group]).encode())
         for r in group:
-            for key in ("cloth", "cloth_mask"):
+            for key in MEDIA:
                 h.update(_stamp(base / r[key])[0].encode())
-        planned.append(PlannedShard(file, "garments", h.hexdigest()))
-        tasks.append((file, h.hexdigest(), base, out, group, size_hw, config))
-        stamp.update(h.hexdigest().encode())
-    run = run_plan(
+        shard = PlannedShard(file, SPLIT, h.hexdigest())
+        planned.append(shard)
+        tasks.append((shard, base, out, group, size_hw, config))
+        stamp.update(shard.spec_sha.encode())
+    done = build_shards(
         out,
         kind="garments",
+        schema=garments_schema(size_hw),
         config=config,
         inputs_stamp=stamp.hexdigest(),
         shards=planned,
@@ -157,5 +137,4 @@ def write_garment_shards(
         overwrite=True,
         workers=workers,
     )
-    done = finish_build(out, planned, run, schema=garments_schema(size_hw), config=config)
-    return out, len(done.entries), done.records.get("garments", 0)
+    return out, len(done.entries), done.records.get(SPLIT, 0)

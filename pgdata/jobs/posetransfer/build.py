@@ -42,10 +42,10 @@ from pgdata.io.files import list_files, read_bytes
 from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import decode_label_png
 from pgdata.io.pose_csv import DATASETS, SPLITS, output_names, read_annotations, read_pairs
+from pgdata.shards.build import ShardContent, build_shards, pack, shard_file, write_planned_shard
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.resume import PlannedShard, finish_build, run_plan
+from pgdata.shards.resume import PlannedShard
 from pgdata.shards.schema import Column, Schema
-from pgdata.shards.writer import json_attr, write_shard
 from pgdata.stages.heatmaps import render_heatmaps
 from pgdata.stages.keypoints import yx_to_xyc
 from pgdata.stages.pairs import auto_group_key, group_key
@@ -272,32 +272,28 @@ class _ShardSpec:
     pairs: list[tuple[int, int, int]]  # (rank, local from, local to)
     spec_sha: str = ""  # hash of everything that decides the shard's bytes
 
+    def planned(self) -> PlannedShard:
+        """The shard as the build plan records it."""
+        return PlannedShard(self.file, self.split, self.spec_sha)
+
 
 def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
     comp = _components([r.person for r in inp.records], inp.pairs)
     members: dict[int, list[int]] = {}
     for i, c in enumerate(comp):
         members.setdefault(c, []).append(i)
-    limit = cfg.shard_mb * 1e6
     per_record_extra = 200 + (
         18 * cfg.image_hw[0] * cfg.image_hw[1] * 2 // 10 if cfg.store_heatmaps else 0
     )
-    shards: list[list[int]] = []
-    current: list[int] = []
-    size = 0.0
-    for c in sorted(members):  # components in order of their first record
-        recs = members[c]
-        est = sum(
+    groups = [members[c] for c in sorted(members)]  # components in order of their first record
+    sizes = [
+        sum(
             inp.records[i].image_bytes + per_record_extra + (2000 if inp.records[i].parsing else 0)
             for i in recs
         )
-        if current and size + est > limit:
-            shards.append(current)
-            current, size = [], 0.0
-        current.extend(recs)
-        size += est
-    if current:
-        shards.append(current)
+        for recs in groups
+    ]
+    shards = [[i for g in run for i in groups[g]] for run in pack(sizes, cfg.shard_mb)]
     pairs_by_record: dict[int, list[tuple[int, int, int]]] = {}
     for rank, a, b in inp.pairs:
         pairs_by_record.setdefault(a, []).append((rank, a, b))
@@ -309,7 +305,7 @@ def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
             (rank, local[a], local[b]) for g in idx for rank, a, b in pairs_by_record.get(g, [])
         )
         spec = _ShardSpec(
-            f"{inp.split}-{k:05d}.h5",
+            shard_file(inp.split, k),
             inp.split,
             [inp.records[i] for i in idx],
             pairs,
@@ -393,35 +389,18 @@ def _write(
                 render_heatmaps(kps, (h, w), cfg_content["heatmap_sigma"]).astype(np.float16)
             )
     pairs = [(rank, keep[a], keep[b]) for rank, a, b in spec.pairs if a in keep and b in keep]
-    result = {
-        "rejected": rejected,
-        "repaired": dict(sorted(repaired.items())),
-        "dropped_pairs": len(spec.pairs) - len(pairs),
-        "pairs": len(pairs),
-        "inputs_sha256": digest.hexdigest(),
-    }
     table = np.asarray([(a, b) for _, a, b in pairs], dtype=np.int32).reshape(-1, 2)
     ranks = np.asarray([r for r, _, _ in pairs], dtype=np.int64)
-    shard = write_shard(
-        out / spec.file,
-        schema,
+    content = ShardContent(
         cols,
+        rejected,
+        repaired,
+        digest.hexdigest(),
+        pairs=len(pairs),
+        dropped_pairs=len(spec.pairs) - len(pairs),
         tables={"pairs": table, "pairs_rank": ranks},
-        attrs={
-            "split": spec.split,
-            "config": json_attr(cfg_content),
-            "spec_sha256": spec.spec_sha,
-            "inputs_sha256": digest.hexdigest(),
-            "result": json_attr(result),
-        },
     )
-    return {
-        **result,
-        "file": spec.file,
-        "records": shard.records,
-        "bytes": shard.bytes,
-        "sha256": shard.sha256,
-    }
+    return write_planned_shard(out, spec.planned(), schema, content, cfg_content)
 
 
 _Task = tuple[_ShardSpec, Path, dict[str, Any], bool]
@@ -452,42 +431,35 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
     content = cfg.content()
     # parsing maps are all or nothing: once the source has any, a record without one is rejected
     with_parsing = any(r.parsing is not None for inp in inputs for r in inp.records)
-    planned = [PlannedShard(s.file, s.split, s.spec_sha) for s in specs]
-    run = run_plan(
-        cfg.out,
-        kind="pose-transfer",
-        config=content,
-        inputs_stamp=stamp.hexdigest(),
-        shards=planned,
-        tasks=[(spec, cfg.out, content, with_parsing) for spec in specs],
-        write=_write_task,
-        overwrite=cfg.overwrite,
-        workers=cfg.workers,
-        progress=progress,
-    )
     prefix = hashlib.sha256()  # inputs read before sharding: pair CSVs and keypoints
     for inp in inputs:
         prefix.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
         for r in inp.records:
             prefix.update(r.kps.tobytes())
-    done = finish_build(
+    done = build_shards(
         cfg.out,
-        planned,
-        run,
+        kind="pose-transfer",
         schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
         config=content,
+        inputs_stamp=stamp.hexdigest(),
+        shards=[s.planned() for s in specs],
+        tasks=[(spec, cfg.out, content, with_parsing) for spec in specs],
+        write=_write_task,
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
         rejected_before=[r for inp in inputs for r in inp.rejected],
         dropped_before=sum(inp.dropped_pairs for inp in inputs),
         inputs_prefix=prefix.digest(),
     )
     return BuildResult(
         out=cfg.out,
-        shards_written=run.written,
-        shards_kept=run.kept,
+        shards_written=done.written,
+        shards_kept=done.kept,
         records=done.records,
         pairs=done.pairs,
         rejected=len(done.rejected),
         repaired=dict(done.repaired),
         dropped_pairs=done.dropped_pairs,
-        bytes=sum(e.bytes for e in done.entries),
+        bytes=done.bytes,
     )

@@ -45,7 +45,7 @@ from pgdata.io.pose_csv import (
     write_annotations,
     write_pairs,
 )
-from pgdata.io.reports import reason_kind, write_rejected_csv
+from pgdata.io.reports import REJECTED_CSV, count_reasons, write_rejected_csv
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
 from pgdata.stages.pairs import PairRule, PairStats, make_pairs
 from pgdata.stages.parsing import resize_parsing
@@ -482,15 +482,15 @@ def run_build_pairs(
         splits[split] = SplitSummary(
             read=read.get(split, 0), rejected=read.get(split, 0) - len(names), pairs=stats
         )
-    write_rejected_csv(cfg.out / "rejected.csv", rejected)
-    files.append(cfg.out / "rejected.csv")
+    write_rejected_csv(cfg.out / REJECTED_CSV, rejected)
+    files.append(cfg.out / REJECTED_CSV)
     result = BuildPairsResult(splits, rejected, files)
     report = {
         "pgdata_version": __version__,
         "config": _jsonable(asdict(cfg)),
         "splits": {k: _jsonable(asdict(v)) for k, v in splits.items()},
         "rejected": len(rejected),
-        "rejected_by_reason": dict(Counter(reason_kind(r) for _, r in rejected)),
+        "rejected_by_reason": dict(count_reasons(rejected)),
     }
     atomic_write_text(
         cfg.out / "build-pairs.json", json.dumps(report, indent=2, sort_keys=True) + "\n"

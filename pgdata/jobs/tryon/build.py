@@ -34,10 +34,11 @@ from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
 from pgdata.jobs.tryon.pipeline import TryonResult, load_tryon_recipe, run_tryon_pipeline
+from pgdata.shards.build import ShardContent, build_shards, pack, shard_file, write_planned_shard
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.resume import PlannedShard, finish_build, run_plan
+from pgdata.shards.resume import PlannedShard
 from pgdata.shards.schema import Column, Schema
-from pgdata.shards.writer import json_attr, write_shard
+from pgdata.shards.writer import json_attr
 from pgdata.stages.keypoints import coco18_to_body25
 from pgdata.stages.parsing import resize_parsing
 
@@ -237,9 +238,9 @@ def _keypoints(path: Path) -> np.ndarray:
 
 
 def _write_task(
-    args: tuple[str, str, list[_Sample], Path, tuple[int, int], bool, dict[str, Any]],
+    args: tuple[PlannedShard, list[_Sample], Path, tuple[int, int], bool, dict[str, Any]],
 ) -> dict[str, Any]:
-    file, spec_sha, samples, out, hw, with_densepose, content = args
+    shard, samples, out, hw, with_densepose, content = args
     schema = tryon_schema(hw, densepose=with_densepose)
     cols: dict[str, list[Any]] = {c.name: [] for c in schema.columns}
     rejected: list[tuple[str, str]] = []
@@ -281,32 +282,8 @@ def _write_task(
         row["person"], row["cloth_id"] = s.person, s.cloth
         for name, value in row.items():
             cols[name].append(value)
-    result = {
-        "rejected": rejected,
-        "repaired": dict(sorted(repaired.items())),
-        "dropped_pairs": 0,
-        "pairs": len(cols["person"]),
-        "inputs_sha256": digest.hexdigest(),
-    }
-    shard = write_shard(
-        out / file,
-        schema,
-        cols,
-        attrs={
-            "split": samples[0].split,
-            "config": json_attr(content),
-            "spec_sha256": spec_sha,
-            "inputs_sha256": digest.hexdigest(),
-            "result": json_attr(result),
-        },
-    )
-    return {
-        **result,
-        "file": file,
-        "records": shard.records,
-        "bytes": shard.bytes,
-        "sha256": shard.sha256,
-    }
+    records = ShardContent(cols, rejected, repaired, digest.hexdigest(), pairs=len(cols["person"]))
+    return write_planned_shard(out, shard, schema, records, content)
 
 
 def run_build_tryon(
@@ -325,31 +302,26 @@ def run_build_tryon(
             cfg.source, "no complete try-on sample to store; see the rejected items"
         )
     content = {**cfg.content(), "image_hw": list(hw), "densepose": with_densepose}
-    limit = cfg.shard_mb * 1e6
-    groups: list[list[_Sample]] = []
-    for s in samples:  # roll over by size, never mixing splits
-        if (
-            not groups
-            or groups[-1][0].split != s.split
-            or sum(x.size for x in groups[-1]) + s.size > limit
-        ):
-            groups.append([])
-        groups[-1].append(s)
     counters: dict[str, int] = {}
     planned, tasks = [], []
     stamp = hashlib.sha256(json_attr(content).encode())
-    for g in groups:
-        k = counters[g[0].split] = counters.get(g[0].split, -1) + 1
-        file = f"{g[0].split}-{k:05d}.h5"
+    sizes, splits = [s.size for s in samples], [s.split for s in samples]
+    for run in pack(sizes, cfg.shard_mb, splits):  # roll over by size, never mixing splits
+        group = [samples[i] for i in run]
+        split = group[0].split
+        counters[split] = counters.get(split, -1) + 1
+        file = shard_file(split, counters[split])
         h = hashlib.sha256(json_attr([content, file]).encode())
-        for s in g:
+        for s in group:
             h.update(f"{s.person}\0{s.cloth}\0{s.stamp}\0".encode())
-        planned.append(PlannedShard(file, g[0].split, h.hexdigest()))
-        tasks.append((file, h.hexdigest(), g, cfg.out, hw, with_densepose, content))
-        stamp.update(h.hexdigest().encode())
-    run = run_plan(
+        shard = PlannedShard(file, split, h.hexdigest())
+        planned.append(shard)
+        tasks.append((shard, group, cfg.out, hw, with_densepose, content))
+        stamp.update(shard.spec_sha.encode())
+    done = build_shards(
         cfg.out,
         kind="tryon",
+        schema=tryon_schema(hw, densepose=with_densepose),
         config=content,
         inputs_stamp=stamp.hexdigest(),
         shards=planned,
@@ -358,24 +330,17 @@ def run_build_tryon(
         overwrite=cfg.overwrite,
         workers=cfg.workers,
         progress=progress,
-    )
-    done = finish_build(
-        cfg.out,
-        planned,
-        run,
-        schema=tryon_schema(hw, densepose=with_densepose),
-        config=content,
         rejected_before=rejected,
     )
     return TryonBuildResult(
         out=cfg.out,
         stages=stages,
-        shards_written=run.written,
-        shards_kept=run.kept,
+        shards_written=done.written,
+        shards_kept=done.kept,
         records=done.records,
         rejected=len(done.rejected),
         repaired=dict(done.repaired),
-        bytes=sum(e.bytes for e in done.entries),
+        bytes=done.bytes,
         image_hw=hw,
         notes=list(stages.notes) if stages else [],
     )

@@ -3,16 +3,14 @@
 Every stage fills the output folder it owns in each split folder of a VITON-HD dataset root and
 skips items whose outputs already exist (so a rerun only does what is missing; every file is
 written atomically, so nothing written is lost on a crash). An item that cannot be processed is
-*quarantined*: listed in ``ROOT/rejected.csv`` (``stage,item,reason``) and skipped, unless the
-stage runs ``strict``, where the first bad item raises its :class:`~pgdata.errors.PgdataError`.
+*quarantined*: listed in the stage's own report ``ROOT/rejected-<stage>.csv`` (``item,reason``,
+:mod:`pgdata.io.reports`) and skipped, unless the stage runs ``strict``, where the first bad item
+raises its :class:`~pgdata.errors.PgdataError`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from pgdata.errors import InputFormatError, PgdataError
-from pgdata.io.atomic import atomic_write_text
 from pgdata.io.images import image_size
+from pgdata.io.reports import (
+    count_reasons,
+    read_rejected_csv,
+    stage_report,
+    stage_reports,
+    write_rejected_csv,
+)
 from pgdata.stages.keypoints import misfit
 
 __all__ = [
@@ -36,8 +40,6 @@ __all__ = [
     "run_items",
     "write_rejected",
 ]
-
-REJECTED_CSV = "rejected.csv"
 
 
 class Rejected(PgdataError):
@@ -106,7 +108,7 @@ class StageResult:
         """One line of counts: ``agnostic: wrote 4, skipped 0 (done before), rejected 1 (...)``."""
         line = f"{self.stage}: wrote {self.done}, skipped {self.skipped} (done before), rejected {len(self.rejected)}"
         if self.rejected:
-            kinds = Counter(reason.split(":")[0].split(" (")[0] for _, reason in self.rejected)
+            kinds = count_reasons(self.rejected)
             line += " (" + ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())) + ")"
         return line
 
@@ -123,8 +125,8 @@ def run_items(
 ) -> StageResult:
     """Run ``process`` on every item not ``is_done``; quarantine :class:`PgdataError` failures.
 
-    ``ROOT/rejected.csv`` is rewritten at the end: this stage's rows are replaced by this run's
-    rejections, other stages' rows are kept.
+    ``ROOT/rejected-<stage>.csv`` is rewritten at the end with this run's rejections (the other
+    stages' reports are not touched).
     """
     result = StageResult(stage)
     try:
@@ -153,22 +155,16 @@ def run_items(
 
 
 def read_rejected(root: Path) -> list[tuple[str, str, str]]:
-    """Rows ``(stage, item, reason)`` of ``ROOT/rejected.csv`` (empty when absent)."""
-    path = root / REJECTED_CSV
-    if not path.is_file():
-        return []
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    return [(r[0], r[1], r[2]) for r in rows[1:] if len(r) == 3]
+    """Rows ``(stage, item, reason)`` of every stage report in ``root`` (empty when none)."""
+    return [
+        (stage, item, reason)
+        for stage, path in stage_reports(root).items()
+        for item, reason in read_rejected_csv(path)
+    ]
 
 
 def write_rejected(root: Path, stage: str, rejected: list[tuple[str, str]]) -> None:
-    """Replace ``stage``'s rows of ``ROOT/rejected.csv`` with ``rejected`` (atomic rewrite)."""
-    rows = [r for r in read_rejected(root) if r[0] != stage]
-    rows += [(stage, item, reason) for item, reason in rejected]
-    if not rows and not (root / REJECTED_CSV).is_file():
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(("stage", "item", "reason"))
-    w.writerows(rows)
-    atomic_write_text(root / REJECTED_CSV, buf.getvalue())
+    """Replace ``ROOT/rejected-<stage>.csv`` with ``rejected`` (not created when there is none)."""
+    path = stage_report(root, stage)
+    if rejected or path.is_file():
+        write_rejected_csv(path, rejected)

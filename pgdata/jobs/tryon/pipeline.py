@@ -2,7 +2,7 @@
 
 ``run_tryon_pipeline(cfg)`` runs parsing → keypoints → densepose → agnostic → cloth-mask → pairs
 on a dataset root; each stage only does what is missing (finished outputs are skipped), bad items
-are quarantined in ``ROOT/rejected.csv`` and the run goes on. With ``profile`` it writes
+are quarantined in ``ROOT/rejected-<stage>.csv`` and the run goes on. With ``profile`` it writes
 ``ROOT/profile.json`` (seconds per image per stage). ``load_tryon_recipe`` builds the config from
 ``pipelines/viton-hd.toml``; a stage without a source (no import folder, no backend) is left out
 with a note, so datasets that ship some outputs (e.g. parsing) still run the rest.
