@@ -18,7 +18,7 @@ def _random_weights(seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch
     g = torch.Generator().manual_seed(seed)
     backbone = {
         k: torch.randn(v.shape, generator=g) * (2.0 / max(v[0].numel(), 1)) ** 0.5
-        for k, v in AlexNet().state_dict().items()
+        for k, v in AlexNet(classifier=False).state_dict().items()
     }
     widths = (64, 192, 384, 256, 256)
     heads = {
