@@ -193,3 +193,30 @@ def test_resize_to_trains_stretched_and_samples_at_native_size(pose, tmp_path):
     _ok(_train(pose, run, "--set", "resize_to=[64, 64]", steps=1))
     grid = cv2.imread(str(run / "samples" / "step-000001.png"))
     assert grid.shape == (3 * IMAGE_HW[0], 5 * IMAGE_HW[1], 3)
+
+
+def test_cuda_out_of_memory_suggests_smaller_batch_or_accumulation(pose, tmp_path, monkeypatch):
+    # no GPU here: the real step raises what CUDA raises when it runs out of memory
+    from pgdata.training.steps.dptn import DPTNStep
+
+    def oom(self, micros, world):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(DPTNStep, "train_step", oom)
+    err = _error(_train(pose, tmp_path / "run", "--set", "batch_size=4", steps=1))
+    assert "CUDA out of memory at batch_size 4" in err
+    assert "--set batch_size=2 --set accumulation=2" in err
+    assert not list((tmp_path / "run").glob("ckpt-*"))
+    monkeypatch.undo()  # a run that never checkpointed may be retried with another config
+    _ok(_train(pose, tmp_path / "run", "--set", "batch_size=2", steps=1))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compile_trains_and_checkpoints_plain_keys(pose, tmp_path):
+    # about a minute of compilation on a CPU (cached by inductor afterwards)
+    run = tmp_path / "run"
+    _ok(_train(pose, run, "--set", "compile=true", steps=2))
+    ckpt = torch.load(run / "ckpt-000002.pt", weights_only=True)
+    g, _ = build_dptn(TINY_NETS)
+    g.load_state_dict(ckpt["G"])  # no "_orig_mod." prefixes

@@ -196,7 +196,8 @@ def open_run(
 
     Refused (TrainingError, one line): a non-empty folder that is not a run; a run with another
     config or shard set (with ``resume``: unless ``force``); this same run without ``resume``.
-    Leftover temporary files of an interrupted checkpoint write are removed.
+    A run folder without any checkpoint (a run that failed early) is started afresh. Leftover
+    temporary files of an interrupted checkpoint write are removed.
     """
     if not run.exists():
         return None
@@ -216,7 +217,8 @@ def open_run(
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputFormatError(record_path, f"not valid JSON ({e})") from None
     checkpoints = list_checkpoints(run)
-    at = f"step {checkpoints[-1][0]}" if checkpoints else "no checkpoint yet"
+    if not checkpoints:
+        return None  # a run that stopped before its first checkpoint starts afresh
     diffs = _differences(record, cfg, data_sha)
     if record.get("family") != cfg.family:
         diffs.insert(0, f"family: {record.get('family')!r} -> {cfg.family!r}")
@@ -226,14 +228,14 @@ def open_run(
                 f"--out {run} holds another run ({_summary(diffs)}): choose another folder"
             )
         raise TrainingError(
-            f"--out {run} already holds this run ({at}): pass --resume to continue it or choose another folder"
+            f"--out {run} already holds this run (step {checkpoints[-1][0]}): pass --resume to continue it or choose another folder"
         )
     if diffs and not force:
         raise TrainingError(
             f"--resume refused: {run} was trained differently ({_summary(diffs)}); "
             "pass --force to resume anyway"
         )
-    return checkpoints[-1][1] if checkpoints else None
+    return checkpoints[-1][1]
 
 
 def check_resumable(

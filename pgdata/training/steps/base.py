@@ -94,6 +94,8 @@ class TrainStep(ABC):
     schema: ClassVar[str] = "pose-transfer"
     """The ``manifest.json`` schema name of the shards it trains on."""
     recipe_hint: ClassVar[str] = "pgdata build --recipe pipelines/deepfashion.toml"
+    compiled: ClassVar[tuple[str, ...]] = ("G",)
+    """Networks ``compile = true`` compiles (see :meth:`compile`)."""
 
     def __init__(self, cfg: TrainConfig, device: torch.device, steps_per_epoch: int) -> None:
         self.cfg = cfg
@@ -176,9 +178,20 @@ class TrainStep(ABC):
         return module
 
     def compile(self) -> None:
-        """``torch.compile`` every trained network in place (state dict keys unchanged)."""
-        for net in self.networks.values():
-            net.compile()
+        """``torch.compile`` the :attr:`compiled` networks in place (state dict keys unchanged).
+
+        Discriminators stay eager by default: they are small, and a spectral-norm network called
+        twice before one backward (real, then fake) fails under ``torch.compile`` (torch 2.13),
+        whose functionalised power iteration saves ``_v`` for backward and then updates it in
+        place.
+        """
+        for name in self.compiled:
+            self.networks[name].compile()
+
+    def eager(self, name: str) -> Callable[..., Any]:
+        """Network ``name``'s forward without ``torch.compile`` (sample grids: eval mode and
+        ``no_grad`` would otherwise trigger a second compilation)."""
+        return self.networks[name].forward
 
     @contextlib.contextmanager
     def _frozen(self, names: tuple[str, ...]) -> Iterator[None]:

@@ -244,7 +244,7 @@ class DPTNStep(TrainStep):
         """source | source pose | target pose | target | output, at the native size."""
         self.G.eval()
         with torch.no_grad(), self.autocast():
-            out_t, _ = self.G(batch["P1"], batch["BP1"], batch["BP2"])
+            out_t, _ = self.eager("G")(batch["P1"], batch["BP1"], batch["BP2"])
         self.G.train()
         hw = (int(batch["P1"].shape[-2]), int(batch["P1"].shape[-1]))
         return [
