@@ -50,3 +50,65 @@ def to_batch(*images: np.ndarray):  # type: ignore[no-untyped-def]
     import torch
 
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def write_png(path, rgb: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    from pgdata.io.images import encode_png
+
+    path.write_bytes(encode_png(rgb))
+
+
+def pair_folders(root, n: int, size_hw: tuple[int, int] = (64, 56)):  # type: ignore[no-untyped-def]
+    """``root/pred`` and ``root/gt`` with ``n`` synthetic person pairs ``img{i}.png``."""
+    pred, gt = root / "pred", root / "gt"
+    pred.mkdir(parents=True)
+    gt.mkdir()
+    for i in range(n):
+        target = person(i, size_hw)
+        write_png(gt / f"img{i}.png", target)
+        write_png(pred / f"img{i}.png", degrade(target, 100 + i, noise=4.0 + 3 * i))
+    return pred, gt
+
+
+def scaled_random_state(module, seed: int = 0):  # type: ignore[no-untyped-def]
+    """A well-scaled random state dict (He-normal weights, BN near identity) for ``module``."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k, v in module.state_dict().items():
+        if not v.is_floating_point():
+            out[k] = v.clone()
+        elif k.endswith("running_mean"):
+            out[k] = torch.randn(v.shape, generator=g) * 0.1
+        elif k.endswith("running_var"):
+            out[k] = torch.rand(v.shape, generator=g) + 0.5
+        elif k.endswith("bn.weight"):
+            out[k] = 1 + 0.1 * torch.randn(v.shape, generator=g)
+        elif k.endswith("bias"):
+            out[k] = 0.05 * torch.randn(v.shape, generator=g)
+        else:
+            fan_in = v[0].numel() if v.dim() > 1 else v.numel()
+            out[k] = torch.randn(v.shape, generator=g) * (2.0 / fan_in) ** 0.5
+    return out
+
+
+def random_weights_dir(root, fid: bool = False):  # type: ignore[no-untyped-def]
+    """A folder of randomly initialised weight files under their real names (hashes won't match)."""
+    import torch
+
+    from pgdata.models.alexnet import AlexNet
+    from pgdata.models.inception import FIDInceptionV3
+
+    root.mkdir(parents=True, exist_ok=True)
+    torch.save(scaled_random_state(AlexNet(classifier=False), 1), root / "alexnet-owt-7be5be79.pth")
+    g = torch.Generator().manual_seed(2)
+    heads = {
+        f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1, generator=g)
+        for i, c in enumerate((64, 192, 384, 256, 256))
+    }
+    torch.save(heads, root / "alex.pth")
+    if fid:
+        net = FIDInceptionV3()
+        torch.save(scaled_random_state(net, 3), root / "pt_inception-2015-12-05-6726825d.pth")
+    return root

@@ -28,7 +28,14 @@ from pgdata.io.weights import KNOWN_WEIGHTS, file_sha256, find_weights, load_sta
 from pgdata.metrics.fid import FeatureStats
 from pgdata.models.inception import FEATURE_DIM, FIDInceptionV3, TorchvisionInceptionV3
 
-__all__ = ["FID_SPECS", "FidSpec", "FidStatsResult", "compute_fid_stats", "load_fid_network"]
+__all__ = [
+    "FID_SPECS",
+    "FidSpec",
+    "FidStatsResult",
+    "FidStream",
+    "compute_fid_stats",
+    "load_fid_network",
+]
 
 
 @dataclass(frozen=True)
@@ -116,35 +123,55 @@ class FidStatsResult:
     dropped: int
 
 
+class FidStream:
+    """Feature statistics of a stream of ``(B, 3, H, W)`` uint8 RGB batches, fed one at a time.
+
+    Batches may differ in size and image size (each is resized to 299). With
+    ``spec.drop_last_of`` the features of the last ``N mod drop_last_of`` images are discarded at
+    :meth:`finish`, exactly as the reference's ``n_batches = N // batch_size``: features wait in a
+    small buffer until they complete a whole batch.
+    """
+
+    def __init__(self, net: nn.Module, spec: FidSpec, device: str | torch.device = "cpu") -> None:
+        self.net, self.spec, self.device = net, spec, device
+        self.stats = FeatureStats(FEATURE_DIM, device=device)
+        self._pending: list[torch.Tensor] = []
+        self._n_pending = 0
+
+    def add(self, batch: torch.Tensor) -> None:
+        """Extract and accumulate one uint8 batch."""
+        if batch.dtype != torch.uint8:
+            raise ValueError(f"FID batches must be uint8 RGB, got {batch.dtype}")
+        with torch.inference_mode():
+            x = batch.to(self.device)
+            feats = self.net(x.float() / 255.0 if self.spec.unit_float else x)
+        block = self.spec.drop_last_of
+        if block is None:
+            self.stats.update(feats)
+            return
+        self._pending.append(feats)
+        self._n_pending += feats.shape[0]
+        if self._n_pending >= block:
+            pending = torch.cat(self._pending)
+            whole = (self._n_pending // block) * block
+            self.stats.update(pending[:whole])
+            self._pending, self._n_pending = [pending[whole:]], self._n_pending - whole
+
+    def finish(self) -> FidStatsResult:
+        """The statistics so far; pending features (an incomplete last batch) are dropped."""
+        dropped = self._n_pending
+        self._pending, self._n_pending = [], 0
+        return FidStatsResult(self.stats, dropped)
+
+
 def compute_fid_stats(
     net: nn.Module,
     spec: FidSpec,
     batches: Iterable[torch.Tensor],
     device: str | torch.device = "cpu",
 ) -> FidStatsResult:
-    """Feature statistics of a stream of ``(B, 3, H, W)`` uint8 RGB batches.
-
-    Batches may differ in size and image size (each is resized to 299). With
-    ``spec.drop_last_of`` the features of the last ``N mod drop_last_of`` images are discarded,
-    exactly as the reference's ``n_batches = N // batch_size``.
-    """
-    stats = FeatureStats(FEATURE_DIM, device=device)
-    pending: list[torch.Tensor] = []  # features not yet in a whole batch (legacy only)
-    n_pending = 0
-    with torch.inference_mode():
-        for batch in batches:
-            if batch.dtype != torch.uint8:
-                raise ValueError(f"FID batches must be uint8 RGB, got {batch.dtype}")
-            x = batch.to(device)
-            feats = net(x.float() / 255.0 if spec.unit_float else x)
-            if spec.drop_last_of is None:
-                stats.update(feats)
-                continue
-            pending.append(feats)
-            n_pending += feats.shape[0]
-            if n_pending >= spec.drop_last_of:
-                block = torch.cat(pending)
-                whole = (n_pending // spec.drop_last_of) * spec.drop_last_of
-                stats.update(block[:whole])
-                pending, n_pending = [block[whole:]], n_pending - whole
-    return FidStatsResult(stats, n_pending)
+    """Feature statistics of a whole stream of uint8 batches (see :class:`FidStream`)."""
+    stream = FidStream(net, spec, device)
+    for batch in batches:
+        stream.add(batch)
+    return stream.finish()

@@ -1,0 +1,206 @@
+"""Per-preset evaluators: each consumes batches of image pairs and returns one :class:`MetricValue`.
+
+An evaluator is built once (networks and weights loaded, or the reason it cannot run), fed
+``(names, pred, gt)`` batches of ``(B, 3, H, W)`` uint8 RGB, and asked for its result. Folder
+scoring (:mod:`pgdata.metrics.folders`) and a trained-model evaluation share them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pgdata.errors import ConfigError
+from pgdata.metrics.fid import FeatureStats, frechet_distance
+from pgdata.metrics.fid_features import FID_SPECS, FidStream
+from pgdata.metrics.lpips import LPIPS, lpips_preset
+from pgdata.metrics.pckh import pckh, pckh_target_name
+from pgdata.metrics.psnr import psnr_preset
+from pgdata.metrics.ssim import GFLA_WINDOW, ssim_gfla51, ssim_patn
+
+__all__ = [
+    "FidEvaluator",
+    "KeypointFn",
+    "LpipsEvaluator",
+    "MetricValue",
+    "PairwiseEvaluator",
+    "PckhEvaluator",
+]
+
+KeypointFn = Callable[[np.ndarray], np.ndarray]
+"""A keypoint backend: ``(H, W, 3)`` uint8 RGB → ``(18, 3)`` float32 COCO-18 x, y, confidence."""
+
+
+@dataclass
+class MetricValue:
+    """One preset's result: ``value`` over ``n`` items, protocol details in ``extra``.
+
+    ``value`` is ``None`` when the preset was skipped; ``skipped`` then says why.
+    """
+
+    value: float | None
+    n: int
+    extra: dict[str, object] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(np.asarray(values, dtype=np.float64))) if values else math.nan
+
+
+_PAIRWISE: dict[str, Callable[[torch.Tensor, torch.Tensor, int | None], torch.Tensor]] = {
+    "psnr": psnr_preset,
+    "ssim_patn": ssim_patn,
+    "ssim_gfla51": ssim_gfla51,
+}
+
+
+_MIN_SIDE = {"psnr": 1, "ssim_patn": 11, "ssim_gfla51": GFLA_WINDOW}  # the SSIM window
+
+
+class PairwiseEvaluator:
+    """``psnr``, ``ssim_patn`` or ``ssim_gfla51``: per-pair values, reported as their mean.
+
+    Images smaller than the SSIM window skip the preset (with the reason) instead of failing.
+    """
+
+    def __init__(self, preset: str, pad_white: int | None, device: str | torch.device) -> None:
+        self.preset = preset
+        self.fn = _PAIRWISE[preset]
+        self.pad_white = pad_white
+        self.device = torch.device(device)
+        self.per_image: dict[str, float] = {}
+        self.skipped: str | None = None
+
+    def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
+        side = min(pred.shape[-2], max(pred.shape[-1], self.pad_white or 0))
+        if side < _MIN_SIDE[self.preset]:
+            self.skipped = (
+                f"images of {pred.shape[-1]}×{pred.shape[-2]} are smaller than the "
+                f"{_MIN_SIDE[self.preset]}-pixel window"
+            )
+        if self.skipped:
+            return
+        if self.pad_white is not None and pred.shape[-1] > self.pad_white:
+            raise ConfigError(
+                f"--pad-white {self.pad_white}: images are {pred.shape[-1]} wide, wider than the "
+                f"padded width (padding is for 256×176 DeepFashion crops)"
+            )
+        vals = self.fn(pred.to(self.device), gt.to(self.device), self.pad_white)
+        self.per_image.update(zip(names, vals.tolist(), strict=True))
+
+    def result(self) -> MetricValue:
+        if self.skipped:
+            self.per_image.clear()
+            return MetricValue(None, 0, {"pad_white": self.pad_white}, skipped=self.skipped)
+        vals = list(self.per_image.values())
+        return MetricValue(_mean(vals), len(vals), {"pad_white": self.pad_white})
+
+
+class LpipsEvaluator:
+    """``lpips_alex``: per-pair distances on ``model``'s device, reported as their mean."""
+
+    preset = "lpips_alex"
+
+    def __init__(self, model: LPIPS, hashes: Mapping[str, str]) -> None:
+        self.model = model
+        self.hashes = dict(hashes)
+        self.per_image: dict[str, float] = {}
+
+    def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
+        vals = lpips_preset(self.model, pred, gt)
+        self.per_image.update(zip(names, vals.tolist(), strict=True))
+
+    def result(self) -> MetricValue:
+        vals = list(self.per_image.values())
+        return MetricValue(_mean(vals), len(vals), {"weights_sha256": self.hashes})
+
+
+class FidEvaluator:
+    """``fid_tf`` / ``fid_legacy_gfla``: statistics of the predictions against a real set.
+
+    ``real`` is fixed statistics (a file, a cached or separately computed folder), or ``None`` to
+    use the ground-truth images of the scored pairs, fed alongside the predictions.
+    """
+
+    def __init__(
+        self,
+        preset: str,
+        net: torch.nn.Module,
+        weights_sha256: str,
+        device: str | torch.device,
+        real: FeatureStats | None,
+        real_info: Mapping[str, object],
+    ) -> None:
+        self.preset = preset
+        spec = FID_SPECS[preset]
+        self.sha = weights_sha256
+        self.real = real
+        self.real_info = dict(real_info)
+        self.pred = FidStream(net, spec, device)
+        self.gt = FidStream(net, spec, device) if real is None else None
+
+    def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
+        self.pred.add(pred)
+        if self.gt is not None:
+            self.gt.add(gt)
+
+    def result(self) -> MetricValue:
+        pred = self.pred.finish()
+        extra: dict[str, object] = {"weights_sha256": self.sha, "dropped": pred.dropped}
+        real = self.real
+        if self.gt is not None:
+            gt = self.gt.finish()
+            real, extra["real_dropped"] = gt.stats, gt.dropped
+        if real is None:  # cannot happen: one of the two is always set
+            raise RuntimeError("FidEvaluator has no real statistics")
+        extra["real_n"] = real.n
+        extra.update(self.real_info)
+        if pred.stats.n < 2 or real.n < 2:
+            return MetricValue(
+                None, pred.stats.n, extra, skipped="FID needs at least 2 images per set"
+            )
+        d = frechet_distance(real.mean, real.cov, pred.stats.mean, pred.stats.cov)
+        return MetricValue(d, pred.stats.n, extra)
+
+
+class PckhEvaluator:
+    """``pckh``: run ``backend`` on each prediction, compare with the target's annotation.
+
+    ``targets`` maps target image names to ``(18, 3)`` keypoints; a prediction's target name is
+    :func:`~pgdata.metrics.pckh.pckh_target_name` of its file name, or the pair's name itself.
+    Pairs without an annotation are counted in ``extra["no_annotation"]``.
+    """
+
+    preset = "pckh"
+
+    def __init__(self, backend: KeypointFn, targets: Mapping[str, np.ndarray]) -> None:
+        self.backend = backend
+        self.targets = targets
+        self._pred: list[np.ndarray] = []
+        self._tgt: list[np.ndarray] = []
+        self.no_annotation = 0
+
+    def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
+        images = pred.permute(0, 2, 3, 1).cpu().numpy()
+        for name, img in zip(names, images, strict=True):
+            key = pckh_target_name(Path(name).name)
+            target = self.targets.get(key, self.targets.get(name))
+            if target is None:
+                self.no_annotation += 1
+                continue
+            self._pred.append(np.asarray(self.backend(np.ascontiguousarray(img)), np.float32))
+            self._tgt.append(np.asarray(target, np.float32))
+
+    def result(self) -> MetricValue:
+        extra: dict[str, object] = {"no_annotation": self.no_annotation}
+        if not self._pred:
+            return MetricValue(None, 0, extra, skipped="no prediction had a target annotation")
+        res = pckh(np.stack(self._pred), np.stack(self._tgt))
+        extra.update(correct=res.correct, total=res.total, skipped_pairs=res.skipped)
+        return MetricValue(res.score, res.pairs, extra)
