@@ -32,6 +32,7 @@ th { background: #f3f3f3; } td.name, th.name { text-align: left; }
 tr.run td { font-weight: bold; background: #eef6ff; }
 .badge { font-size: 0.75em; padding: 0.05em 0.4em; border-radius: 0.3em; background: #ddd; }
 .published { background: #fff4d6; } .skip { color: #a33; } .note { color: #666; font-size: 0.85em; }
+td.note { min-width: 28em; }
 img { height: 192px; display: block; } td.img { text-align: center; }
 """
 
@@ -103,9 +104,9 @@ def _metric_table(scores: FolderScores, published: Sequence[PublishedRow]) -> li
             f"<td>{_e(format_value(k, by[k].value))}</td>" if k in by else "<td></td>"
             for k, _ in cols
         )
-        notes = "; ".join(
-            dict.fromkeys(f"{r.note} [{r.source}]" if r.note else f"[{r.source}]" for r in rows)
-        )
+        notes = "; ".join(dict.fromkeys(r.note for r in rows if r.note))
+        sources = "; ".join(dict.fromkeys(r.source for r in rows))
+        notes = f"{notes} [{sources}]" if notes else f"[{sources}]"
         out.append(
             f'<tr class="published"><td class="name">{_e(method)} <span class="badge">published</span></td>'
             f'<td class="name">{_e(dataset)}</td>{tds}<td class="name note">{_e(notes)}</td></tr>'
