@@ -2,6 +2,11 @@
 
 A recipe is a TOML file whose tables map onto config fields. Unknown keys are errors (a typo must
 not silently fall back to a default); values are checked against the field's type.
+
+The TOML files that ship with pgdata (``pipelines/`` build recipes, ``crawlers/`` store configs,
+``train/`` training configs at the repository root) are found by name with
+:func:`resolve_bundled`: inside an installed wheel they live in ``pgdata/_bundled/<kind>/`` (the
+build backend copies them there), in a source checkout in the root folders themselves.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import sys
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pgdata.errors import ConfigError
 
@@ -21,9 +27,49 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["config_from_mapping", "load_toml"]
+__all__ = [
+    "BUNDLED_KINDS",
+    "RECIPE_KINDS",
+    "RECIPE_TABLES",
+    "BundledKind",
+    "Recipe",
+    "RecipeKind",
+    "bundled_dir",
+    "config_from_mapping",
+    "list_bundled",
+    "load_recipe",
+    "load_toml",
+    "resolve_bundled",
+]
 
 T = TypeVar("T")
+
+BundledKind = Literal["pipelines", "crawlers", "train"]
+BUNDLED_KINDS: tuple[BundledKind, ...] = ("pipelines", "crawlers", "train")
+_WHAT: dict[str, str] = {
+    "pipelines": "build recipe",
+    "crawlers": "store config",
+    "train": "training config",
+}
+_PACKAGE = Path(__file__).resolve().parent
+_BUNDLED = "_bundled"  # pgdata/_bundled/<kind>/ in a wheel (see pyproject.toml)
+
+RecipeKind = Literal["pose-transfer", "tryon"]
+RECIPE_KINDS: tuple[RecipeKind, ...] = ("pose-transfer", "tryon")
+# the tables a recipe of each kind may hold besides ``kind``
+RECIPE_TABLES: dict[str, tuple[str, ...]] = {
+    "pose-transfer": ("build",),
+    "tryon": (
+        "tryon",
+        "build",
+        "parsing",
+        "keypoints",
+        "densepose",
+        "agnostic",
+        "cloth_mask",
+        "pairs",
+    ),
+}
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -106,3 +152,102 @@ def config_from_mapping(
         raise ConfigError(f"{origin}: {e}") from None
     except ValueError as e:
         raise ConfigError(f"{origin}: {e}") from None
+
+
+# ------------------------------------------------------------------------------- bundled files
+
+
+def bundled_dir(kind: BundledKind) -> Path | None:
+    """The folder of the bundled ``kind`` files, or None when this install has none.
+
+    ``pgdata/_bundled/<kind>/`` in an installed wheel; ``<checkout>/<kind>/`` when pgdata runs
+    from a source checkout (an editable install).
+    """
+    if kind not in BUNDLED_KINDS:
+        raise ConfigError(f"bundled files are {list(BUNDLED_KINDS)}, not {kind!r}")
+    packaged = _PACKAGE / _BUNDLED / kind
+    if packaged.is_dir():
+        return packaged
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / kind).is_dir():
+        return checkout / kind
+    return None
+
+
+def list_bundled(kind: BundledKind) -> list[str]:
+    """Names (file stems) of the bundled ``kind`` TOML files, sorted."""
+    folder = bundled_dir(kind)
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder is not None else []
+
+
+def resolve_bundled(kind: BundledKind, name_or_path: str | Path) -> Path:
+    """The TOML file meant by ``name_or_path``: a file that exists, else a bundled one by name.
+
+    ``deepfashion``, ``deepfashion.toml`` and ``pipelines/deepfashion.toml`` (the spelling of the
+    docs, from any folder) all find the bundled ``pipelines/deepfashion.toml``.
+
+    Raises:
+        ConfigError: neither a file nor a bundled name; the message lists the bundled names.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.name and path.parent in (Path("."), Path(kind)):
+        folder = bundled_dir(kind)
+        stem = path.name.removesuffix(".toml")
+        if folder is not None and (folder / f"{stem}.toml").is_file():
+            return folder / f"{stem}.toml"
+    names = ", ".join(list_bundled(kind)) or "none"
+    raise ConfigError(
+        f"{name_or_path}: no such file, and no bundled {_WHAT[kind]} of that name "
+        f"(bundled: {names}); give a path to a .toml file"
+    )
+
+
+# ------------------------------------------------------------------------------------ recipes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A build recipe: its kind and its tables (names checked; values are checked by the
+    config class each table fills)."""
+
+    kind: RecipeKind
+    origin: str  # the file, or "defaults" when there is none
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def table(self, name: str) -> dict[str, Any]:
+        """A copy of table ``name`` (empty when the recipe does not have it)."""
+        return dict(self.tables.get(name, {}))
+
+
+def load_recipe(path: Path | None, *, default_kind: RecipeKind = "pose-transfer") -> Recipe:
+    """Read a recipe: ``kind`` (``default_kind`` when absent) and the tables that kind allows.
+
+    ``None`` gives the defaults of ``default_kind`` (no tables).
+
+    Raises:
+        ConfigError: unreadable TOML, an unknown kind, unknown top-level keys, a key that is
+            not a table; the message names the file.
+    """
+    if path is None:
+        return Recipe(default_kind, "defaults")
+    origin = str(path)
+    doc = load_toml(path)
+    kind = doc.get("kind", default_kind)
+    if kind not in RECIPE_KINDS:
+        raise ConfigError(f"{origin}: kind = {kind!r}; this pgdata builds {list(RECIPE_KINDS)}")
+    allowed = RECIPE_TABLES[kind]
+    unknown = sorted(set(doc) - {"kind", *allowed})
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown top-level key(s) {unknown}; a {kind} recipe has 'kind' and the "
+            f"tables {list(allowed)}"
+        )
+    tables: dict[str, dict[str, Any]] = {}
+    for name in allowed:
+        table = doc.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{origin}: [{name}] must be a table")
+        tables[name] = table
+    return Recipe(kind, origin, tables)

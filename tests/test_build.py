@@ -304,15 +304,14 @@ def test_cli_build_info_and_recipe(pairs_dir, tmp_path, runner):
 
 
 def test_recipes_parse_into_their_config():
-    from pgdata.cli.shards import _recipe
-    from pgdata.config import config_from_mapping
+    from pgdata.config import config_from_mapping, load_recipe
 
     recipes = [
         p for p in (ROOT / "pipelines").glob("*.toml") if 'kind = "pose-transfer"' in p.read_text()
     ]
     assert len(recipes) >= 2
     for path in recipes:
-        _, table = _recipe(path)
+        table = load_recipe(path).table("build")
         cfg = config_from_mapping(
             BuildConfig, table, origin=str(path), source=Path("."), out=Path(".")
         )

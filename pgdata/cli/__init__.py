@@ -39,7 +39,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import crawl, garments, pairs, preview, sample, shards, tryon
+    from pgdata.cli import crawl, garments, pairs, preview, recipes, sample, shards, tryon
 
     for cmd in (
         sample.sample,
@@ -48,6 +48,7 @@ def _register() -> None:
         shards.build,
         shards.verify,
         shards.info,
+        recipes.recipes,
         crawl.crawl,
         garments.garments,
         *tryon.COMMANDS,

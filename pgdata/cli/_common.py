@@ -1,19 +1,63 @@
-"""Helpers shared by the commands: size parameters, progress bars, summary output."""
+"""What every command shares: option decorators, size types, config building and :func:`run_job`.
+
+A command reads top to bottom: its options (decorators from here where one exists), a config
+built by keyword with :func:`make_config` (a ``ConfigError`` becomes a usage error, exit 2), then
+:func:`run_job`, which runs the library under a stderr progress bar and prints the result's
+lines and ``summary()`` on stdout. Library errors (``PgdataError``) are left to the ``pgdata``
+group, which prints them on one line and exits 1.
+"""
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 from tqdm import tqdm
 
-__all__ = ["SizeHW", "SizeWH", "echo_result", "progress_bar"]
+from pgdata.config import BundledKind, resolve_bundled
+from pgdata.errors import ConfigError
+
+__all__ = [
+    "DIR",
+    "FILE",
+    "Progress",
+    "SizeHW",
+    "SizeWH",
+    "bundled_option",
+    "echo_result",
+    "force_option",
+    "make_config",
+    "out_dir_option",
+    "progress_bar",
+    "quality_option",
+    "root_argument",
+    "run_job",
+    "seed_option",
+    "strict_option",
+    "workers_option",
+]
+
+Progress = Callable[[int], None]
+"""``update(n)``: n more items done (what a job's ``progress`` argument receives)."""
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+C = TypeVar("C")
+
+# an existing input folder / file, as a Path
+DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+if TYPE_CHECKING:
+    _SizeBase = click.ParamType[tuple[int, int]]
+else:  # click < 8.4 has no subscriptable ParamType
+    _SizeBase = click.ParamType
 
 
-class _Size(click.ParamType):  # type: ignore[type-arg]
+class _Size(_SizeBase):
     """``AxB`` in pixels → ``(A, B)`` as written; the subclass says which is the height."""
 
     name = ""
@@ -25,7 +69,7 @@ class _Size(click.ParamType):  # type: ignore[type-arg]
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> tuple[int, int]:
         if isinstance(value, tuple):
-            return value
+            return (int(value[0]), int(value[1]))
         m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
         if m is None or min(int(m.group(1)), int(m.group(2))) < self.minimum:
             self.fail(
@@ -46,8 +90,106 @@ class SizeWH(_Size):
     name, example, words, minimum = "WxH", "768x1024", "width x height", 8
 
 
+# ------------------------------------------------------------------------------------ options
+
+
+def bundled_option(flag: str, kind: BundledKind, *, help: str, required: bool = False) -> Decorator:
+    """``--recipe`` / ``--store`` / ``--config``: a TOML path, or the name of a bundled file.
+
+    The value reaches the command as a :class:`~pathlib.Path` resolved by
+    :func:`pgdata.config.resolve_bundled` (a path that exists wins; ``deepfashion`` or
+    ``pipelines/deepfashion.toml`` finds the bundled recipe); anything else is a usage error
+    that lists the bundled names.
+    """
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            return resolve_bundled(kind, value)
+        except ConfigError as e:
+            raise click.BadParameter(str(e), ctx, param) from None
+
+    return click.option(flag, metavar="NAME|FILE", required=required, callback=resolve, help=help)
+
+
+def out_dir_option(help: str) -> Decorator:
+    """``--out DIR`` (required): the folder a command writes."""
+    return click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help=help
+    )
+
+
+def workers_option(help: str = "Processes.", *, default: int | None = 1) -> Decorator:
+    """``--workers N`` (at least 1); ``default=None`` means "from the recipe"."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def quality_option(
+    help: str = "JPEG quality.",
+    *,
+    default: int | None = 95,
+    minimum: int = 50,
+    dest: str = "quality",
+) -> Decorator:
+    """``--quality Q``: JPEG quality of what the command encodes (passed as ``dest``)."""
+    return click.option(
+        "--quality",
+        dest,
+        type=click.IntRange(minimum, 100),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def seed_option(help: str) -> Decorator:
+    """``--seed N`` (default 0)."""
+    return click.option("--seed", default=0, show_default=True, type=int, help=help)
+
+
+def strict_option(help: str) -> Decorator:
+    """``--strict``: fail on the first bad item instead of quarantining it."""
+    return click.option("--strict", is_flag=True, help=help)
+
+
+def force_option(help: str = "Redo items whose outputs already exist.") -> Decorator:
+    """``--force``: redo what is already there."""
+    return click.option("--force", is_flag=True, help=help)
+
+
+root_argument = click.argument("root", type=DIR)
+"""``ROOT``: a VITON-HD dataset root (one split folder, or one with ``train/`` and ``test/``)."""
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def make_config(cls: Callable[..., C], **options: Any) -> C:
+    """``cls(**options)``; a :class:`ConfigError` from its ``__post_init__`` is a usage error."""
+    try:
+        return cls(**options)
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
+
+
+class Summarised(Protocol):
+    """A job result: one line of counts."""
+
+    def summary(self) -> str: ...
+
+
+R = TypeVar("R", bound=Summarised)
+
+
 @contextmanager
-def progress_bar(total: int | None, desc: str) -> Iterator[Callable[[int], None]]:
+def progress_bar(total: int | None, desc: str) -> Iterator[Progress]:
     """A tqdm bar on stderr (hidden when stderr is not a terminal); yields ``update(n)``."""
     with tqdm(
         total=total, desc=desc, unit="img", file=sys.stderr, disable=None, leave=False
@@ -57,6 +199,34 @@ def progress_bar(total: int | None, desc: str) -> Iterator[Callable[[int], None]
             bar.update(n)
 
         yield update
+
+
+def run_job(
+    run: Callable[[Progress], R],
+    *,
+    desc: str | None,
+    total: int | None = None,
+    notes: Callable[[R], Iterable[str]] | None = None,
+    lines: Callable[[R], Iterable[object]] | None = None,
+) -> R:
+    """Run ``run(update)`` under a progress bar named ``desc`` (None: no bar), then report:
+    ``notes`` on stderr, ``lines`` (e.g. the files written) and ``result.summary()`` on stdout.
+    Returns the result."""
+    if desc is None:
+        result = run(_no_progress)
+    else:
+        with progress_bar(total, desc) as update:
+            result = run(update)
+    for note in notes(result) if notes else ():
+        click.echo(note, err=True)
+    for line in lines(result) if lines else ():
+        echo_result(str(line))
+    echo_result(result.summary())
+    return result
+
+
+def _no_progress(n: int) -> None:
+    """A progress callback that shows nothing."""
 
 
 def echo_result(line: str) -> None:

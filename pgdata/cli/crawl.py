@@ -9,24 +9,20 @@ from typing import Any
 
 import click
 
-from pgdata.cli._common import echo_result, progress_bar
+from pgdata.cli._common import bundled_option, out_dir_option, run_job
 from pgdata.crawl.config import load_store
+from pgdata.crawl.settings import Politeness
 from pgdata.jobs.garments.crawl import CrawlConfig, run_crawl
 
 
 @click.command("crawl", short_help="Crawl a store's products and images (Scrapy).")
-@click.option(
+@bundled_option(
     "--store",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "crawlers",
     required=True,
-    help="Store config, e.g. crawlers/ssfshop.toml.",
+    help="Store config: a bundled name (fixture_shop, ssfshop, fashionnova; see `pgdata recipes`) or a TOML file such as crawlers/ssfshop.toml.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder; the store writes OUT/<store>/. Rerun with the same OUT to resume.",
-)
+@out_dir_option("Output folder; the store writes OUT/<store>/. Rerun with the same OUT to resume.")
 @click.option("--category", help="Crawl only this category of the store config.")
 @click.option(
     "--max-items",
@@ -81,15 +77,8 @@ def crawl(
     max_pages: int | None,
     max_minutes: float | None,
     refresh: bool,
-    user_agent: str | None,
-    delay: float | None,
-    per_domain: int | None,
-    concurrency: int | None,
-    autothrottle: bool | None,
-    timeout: float | None,
-    retries: int | None,
-    max_file_mb: float | None,
     verbose: bool,
+    **politeness: Any,
 ) -> None:
     """Crawl one store described by a crawlers/<store>.toml file into OUT/<store>/.
 
@@ -103,22 +92,8 @@ def crawl(
     AutoThrottle, 2 requests per domain at a time. Flags override the store's [settings],
     which override the defaults. Exit status 1 when nothing was stored or the crawl broke off.
     """
-    overrides: dict[str, Any] = {}
-    for key, value in (
-        ("USER_AGENT", user_agent),
-        ("DOWNLOAD_DELAY", delay),
-        ("CONCURRENT_REQUESTS_PER_DOMAIN", per_domain),
-        ("CONCURRENT_REQUESTS", concurrency),
-        ("AUTOTHROTTLE_ENABLED", autothrottle),
-        ("DOWNLOAD_TIMEOUT", timeout),
-        ("RETRY_TIMES", retries),
-    ):
-        if value is not None:
-            overrides[key] = value
-    if max_file_mb is not None:
-        overrides["DOWNLOAD_MAXSIZE"] = int(max_file_mb * 1024 * 1024)
-        overrides["DOWNLOAD_WARNSIZE"] = overrides["DOWNLOAD_MAXSIZE"] // 2
-    if user_agent is not None and not user_agent.strip():
+    ua = politeness["user_agent"]
+    if ua is not None and not ua.strip():
         raise click.BadParameter("must not be empty", param_hint="--user-agent")
     store_cfg = load_store(store)  # a malformed store file: one line, exit 1
     if category is not None and category not in store_cfg.category_names():
@@ -134,19 +109,20 @@ def crawl(
         max_pages=max_pages,
         max_minutes=max_minutes,
         refresh=refresh,
-        settings=tuple(sorted(overrides.items())),
+        politeness=Politeness(**politeness),
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.INFO if verbose else logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
     try:
-        with progress_bar(max_items, "items") as update:
-            result = run_crawl(cfg, progress=update)
+        result = run_job(
+            lambda update: run_crawl(cfg, progress=update, store=store_cfg),
+            desc="items",
+            total=max_items,
+            lines=lambda r: r.files,
+        )
     finally:
         logging.getLogger().removeHandler(handler)
-    for path in result.files:
-        echo_result(str(path))
-    echo_result(result.summary())
     if result.problem:
         raise click.ClickException(result.problem)

@@ -6,20 +6,22 @@ from pathlib import Path
 
 import click
 
-from pgdata.cli._common import SizeWH, echo_result, progress_bar
-from pgdata.errors import ConfigError
+from pgdata.cli._common import (
+    DIR,
+    SizeWH,
+    make_config,
+    out_dir_option,
+    quality_option,
+    run_job,
+    workers_option,
+)
 from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
-from pgdata.stages.cloth_mask import METHODS
+from pgdata.stages.cloth_mask import METHODS, MaskMethod
 
 
 @click.command("garments", short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).")
-@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder (cloth/, cloth-mask/, garments.jsonl, rejected.csv, garments.json).",
-)
+@click.argument("src", type=DIR)
+@out_dir_option("Output folder (cloth/, cloth-mask/, garments.jsonl, rejected.csv, garments.json).")
 @click.option(
     "--size",
     "size_wh",
@@ -57,12 +59,8 @@ from pgdata.stages.cloth_mask import METHODS
     show_default=True,
     help="... and mean colours at most this far apart (CIE76 ΔE); larger = colour variant, kept.",
 )
-@click.option(
-    "--quality", type=click.IntRange(50, 100), default=95, show_default=True, help="JPEG quality."
-)
-@click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
-)
+@quality_option()
+@workers_option()
 @click.option(
     "--shard-mb",
     type=click.FloatRange(min=0.001),
@@ -74,7 +72,7 @@ def garments(
     src: Path,
     out: Path,
     size_wh: tuple[int, int],
-    method: str,
+    method: MaskMethod,
     max_upscale: float,
     hash_bits: int,
     color_delta_e: float,
@@ -95,11 +93,12 @@ def garments(
     Exact duplicates (same bytes) and near duplicates (same shape and colour) are dropped;
     the same garment in another colour is kept. <id> is the start of the image's sha256.
     """
-    cfg = GarmentsConfig(
+    cfg = make_config(
+        GarmentsConfig,
         src=src,
         out=out,
         size_wh=size_wh,
-        method=method,  # type: ignore[arg-type]
+        method=method,
         max_upscale=max_upscale,
         hash_bits=hash_bits,
         color_delta_e=color_delta_e,
@@ -107,12 +106,6 @@ def garments(
         workers=workers,
         shard_mb=shard_mb,
     )
-    try:
-        cfg.validate()
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from e
-    with progress_bar(None, "garments") as update:
-        result = run_garments(cfg, progress=update)
-    for path in result.files:
-        echo_result(str(path))
-    echo_result(result.summary())
+    run_job(
+        lambda update: run_garments(cfg, progress=update), desc="garments", lines=lambda r: r.files
+    )

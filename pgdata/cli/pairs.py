@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
-from pgdata.cli._common import SizeHW, echo_result, progress_bar
-from pgdata.errors import ConfigError
-from pgdata.io.inshop import NAMINGS
-from pgdata.io.pose_csv import DATASETS
+from pgdata.cli._common import (
+    DIR,
+    FILE,
+    SizeHW,
+    echo_result,
+    make_config,
+    out_dir_option,
+    quality_option,
+    run_job,
+    seed_option,
+    strict_option,
+    workers_option,
+)
+from pgdata.io.inshop import NAMINGS, Naming
+from pgdata.io.pose_csv import DATASETS, Dataset
 from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.labels import COCO18_JOINTS, TORSO_JOINTS
-from pgdata.stages.pairs import GROUP_KEYS, PairRule
+from pgdata.stages.pairs import GROUP_KEYS, GroupKey, PairRule
 
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+VITON_HD = "viton-hd"  # --dataset value that takes the try-on code path
 
 
 def _joints(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
@@ -42,24 +53,22 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 )
 @click.option(
     "--dataset",
-    type=click.Choice((*DATASETS, "viton-hd")),
+    type=click.Choice((*DATASETS, VITON_HD)),
     required=True,
     help="Which dataset: a pose-transfer one, or viton-hd (try-on train_pairs.txt / test_pairs.txt from --root).",
 )
 @click.option(
     "--root",
-    type=_DIR,
+    type=DIR,
     help="Dataset tree: In-shop (img/, list_eval_partition.txt) or Market-1501 (bounding_box_train/, bounding_box_test/).",
 )
 @click.option(
     "--annotations-train",
-    type=_FILE,
+    type=FILE,
     help="Existing annotation CSV (name:keypoints_y:keypoints_x) of the train split.",
 )
-@click.option("--annotations-test", type=_FILE, help="Existing annotation CSV of the test split.")
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
-)
+@click.option("--annotations-test", type=FILE, help="Existing annotation CSV of the test split.")
+@out_dir_option("Output folder.")
 @click.option(
     "--keypoints",
     type=click.Path(exists=True, path_type=Path),
@@ -74,23 +83,17 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 )
 @click.option(
     "--train-list",
-    type=_FILE,
+    type=FILE,
     help="PATN train.lst (split by name list instead of the In-shop partition file).",
 )
-@click.option("--test-list", type=_FILE, help="PATN test.lst.")
+@click.option("--test-list", type=FILE, help="PATN test.lst.")
 @click.option(
     "--images",
     "images_hw",
     type=SizeHW(),
     help="Also write images into OUT/train and OUT/test at this HEIGHTxWIDTH (DeepFashion: 256x176, the reference centred 40-column crop of 256x256).",
 )
-@click.option(
-    "--quality",
-    default=95,
-    show_default=True,
-    type=click.IntRange(50, 100),
-    help="JPEG quality of re-encoded images.",
-)
+@quality_option("JPEG quality of re-encoded images.")
 @click.option(
     "--group-key",
     type=click.Choice(GROUP_KEYS),
@@ -127,43 +130,27 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @click.option(
     "--no-test-cap", is_flag=True, help="Keep every test pair, in group order (no shuffle)."
 )
-@click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=int,
-    help="Seed of the test permutation (RandomState) and the per-group cap.",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Fail on the first bad item instead of listing it in rejected.csv.",
-)
+@seed_option("Seed of the test permutation (RandomState) and the per-group cap.")
+@strict_option("Fail on the first bad item instead of listing it in rejected.csv.")
 @click.option(
     "--unpaired",
     is_flag=True,
     help="viton-hd: give each person a seeded random other garment (unpaired lists) instead of its own.",
 )
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Processes for image conversion.",
-)
+@workers_option("Processes for image conversion.")
 def build_pairs(
-    dataset: str,
+    dataset: Dataset | Literal["viton-hd"],
     root: Path | None,
     annotations_train: Path | None,
     annotations_test: Path | None,
     out: Path,
     keypoints: Path | None,
-    naming: str,
+    naming: Naming,
     train_list: Path | None,
     test_list: Path | None,
     images_hw: tuple[int, int] | None,
     quality: int,
-    group_key: str | None,
+    group_key: GroupKey | None,
     required_joints: tuple[int, ...],
     exclude_prefixes: tuple[str, ...],
     max_pairs_per_group: int | None,
@@ -185,7 +172,7 @@ def build_pairs(
     identity, every ordered pair of distinct images in file order; the test list is shuffled by
     RandomState(seed) and capped at --test-cap.
     """
-    if dataset == "viton-hd":
+    if dataset == VITON_HD:
         _viton_pairs(root, out, unpaired, seed, annotations_train or annotations_test)
         return
     if unpaired:
@@ -193,19 +180,20 @@ def build_pairs(
     rule = PairRule(
         required_joints=required_joints,
         exclude_prefixes=exclude_prefixes,
-        key=group_key,  # type: ignore[arg-type]
+        key=group_key,
         max_pairs_per_group=max_pairs_per_group,
         test_cap=None if no_test_cap else test_cap,
         seed=seed,
     )
-    cfg = BuildPairsConfig(
-        dataset=dataset,  # type: ignore[arg-type]
+    cfg = make_config(
+        BuildPairsConfig,
+        dataset=dataset,
         out=out,
         root=root,
         annotations_train=annotations_train,
         annotations_test=annotations_test,
         keypoints=keypoints,
-        naming=naming,  # type: ignore[arg-type]
+        naming=naming,
         train_list=train_list,
         test_list=test_list,
         images_hw=images_hw,
@@ -214,15 +202,11 @@ def build_pairs(
         strict=strict,
         workers=workers,
     )
-    try:
-        cfg.validate()
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from e
-    with progress_bar(None, "images") as update:
-        result = run_build_pairs(cfg, progress=update)
-    for path in result.files:
-        echo_result(str(path))
-    echo_result(result.summary())
+    run_job(
+        lambda update: run_build_pairs(cfg, progress=update),
+        desc="images",
+        lines=lambda r: r.files,
+    )
 
 
 def _viton_pairs(
@@ -235,7 +219,8 @@ def _viton_pairs(
         raise click.UsageError(
             "--dataset viton-hd needs --root (ROOT/image/ + ROOT/cloth/, or ROOT/train/ and ROOT/test/)"
         )
-    result = run_viton_pairs(VitonPairsConfig(root, out, unpaired, seed))
+    cfg = VitonPairsConfig(root=root, out=out, unpaired=unpaired, seed=seed)
+    result = run_viton_pairs(cfg)
     for item, reason in result.rejected:
         click.echo(f"rejected {item}: {reason}", err=True)
     for path in result.files:

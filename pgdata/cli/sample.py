@@ -1,4 +1,4 @@
-"""``pgdata sample``: write the embedded synthetic DeepFashion In-shop sample."""
+"""``pgdata sample``: write the embedded synthetic DeepFashion In-shop or VITON-HD sample."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from pathlib import Path
 
 import click
 
-from pgdata.cli._common import SizeHW, echo_result, progress_bar
+from pgdata.cli._common import SizeHW, make_config, run_job, seed_option, workers_option
 from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
+from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
+
+KINDS = ("inshop", "tryon")
+TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
 
 
 @click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.")
@@ -22,20 +26,12 @@ from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
     type=click.IntRange(1, 6),
     help="Images per identity (In-shop view kinds: front, side, back, full, additional, flat).",
 )
-@click.option(
-    "--seed", default=0, show_default=True, type=int, help="Random seed; same seed, same bytes."
-)
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Rendering processes.",
-)
+@seed_option("Random seed; same seed, same bytes.")
+@workers_option("Rendering processes.")
 @click.option(
     "--kind",
-    type=click.Choice(["inshop", "tryon"]),
-    default="inshop",
+    type=click.Choice(KINDS),
+    default=KINDS[0],
     show_default=True,
     help="inshop: DeepFashion In-shop tree; tryon: VITON-HD persons and garments (--ids persons).",
 )
@@ -65,29 +61,14 @@ def sample(
     garments) plus precomputed/ parser, OpenPose and DensePose outputs for `pgdata tryon`.
     """
     if kind == "tryon":
-        _sample_tryon(out, ids, seed, size_hw or (1024, 768))
+        tryon_cfg = make_config(
+            TryonSampleConfig, out=out, persons=ids, seed=seed, size_hw=size_hw or TRYON_SIZE_HW
+        )
+        run_job(
+            lambda update: run_tryon_sample(tryon_cfg, progress=update), desc="sample", total=ids
+        )
         return
     if size_hw is not None:
         raise click.UsageError("--size applies to --kind tryon (In-shop samples are 256x256)")
-    cfg = SampleConfig(out=out, ids=ids, views=views, seed=seed, workers=workers)
-    with progress_bar(ids * views, "sample") as update:
-        result = run_sample(cfg, progress=update)
-    echo_result(
-        f"sample: wrote {result.images} images of {result.identities} identities to {out} "
-        f"(train {result.train}, test {result.test}; {result.missing_torso} without full torso)"
-    )
-
-
-def _sample_tryon(out: Path, persons: int, seed: int, size_hw: tuple[int, int]) -> None:
-    from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
-
-    if min(size_hw) < 64:
-        raise click.BadParameter("at least 64x64", param_hint="--size")
-    cfg = TryonSampleConfig(out=out, persons=persons, seed=seed, size_hw=size_hw)
-    with progress_bar(persons, "sample") as update:
-        result = run_tryon_sample(cfg, progress=update)
-    echo_result(
-        f"sample: wrote {result.persons} try-on persons and {result.persons} garments "
-        f"({result.garments_jpeg} JPEG on white, {result.garments_rgba} RGBA PNG) at "
-        f"{size_hw[1]}x{size_hw[0]} (W x H) to {out}"
-    )
+    cfg = make_config(SampleConfig, out=out, ids=ids, views=views, seed=seed, workers=workers)
+    run_job(lambda update: run_sample(cfg, progress=update), desc="sample", total=ids * views)

@@ -8,61 +8,40 @@ from typing import Any
 
 import click
 
-from pgdata.cli._common import SizeHW, echo_result, progress_bar
-from pgdata.config import config_from_mapping, load_toml
-from pgdata.errors import ConfigError
-from pgdata.jobs.posetransfer.build import BuildConfig, BuildResult, run_build
-from pgdata.jobs.tryon.build import TryonBuildConfig, TryonBuildResult, run_build_tryon
+from pgdata.cli._common import (
+    DIR,
+    SizeHW,
+    bundled_option,
+    echo_result,
+    out_dir_option,
+    quality_option,
+    run_job,
+    workers_option,
+)
+from pgdata.config import config_from_mapping, load_recipe
+from pgdata.jobs.posetransfer.build import BuildConfig, run_build
+from pgdata.jobs.tryon.build import TryonBuildConfig, run_build_tryon
 from pgdata.shards.verify import shards_info, verify_shards
 
-RECIPE_KINDS = ("pose-transfer", "tryon")
-
-
-def _recipe(path: Path | None) -> tuple[str, dict[str, Any]]:
-    """(kind, [build] table) of a recipe; pose-transfer defaults without one.
-
-    A try-on recipe's stage tables are read by :func:`pgdata.jobs.tryon.load_tryon_recipe`.
-    """
-    if path is None:
-        return "pose-transfer", {}
-    doc = load_toml(path)
-    kind = doc.get("kind", "pose-transfer")
-    unknown = sorted(set(doc) - {"kind", "build"})
-    if unknown and kind != "tryon":
-        raise ConfigError(
-            f"{path}: unknown top-level key(s) {unknown}; expected 'kind' and a [build] table"
-        )
-    if kind not in RECIPE_KINDS:
-        raise ConfigError(f"{path}: kind = {kind!r}; this pgdata builds {list(RECIPE_KINDS)}")
-    build = doc.get("build", {})
-    if not isinstance(build, dict):
-        raise ConfigError(f"{path}: [build] must be a table")
-    return kind, build
+# flags that only pose-transfer recipes use
+_POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
 
 
 @click.command(short_help="Build HDF5 shards (pose transfer or try-on).")
-@click.option(
+@bundled_option(
     "--recipe",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Recipe TOML (pipelines/deepfashion.toml, market1501.toml, viton-hd.toml); flags override its [build] values.",
+    "pipelines",
+    help="Recipe: a bundled name (deepfashion, market1501, viton-hd; see `pgdata recipes`) or a TOML file; flags override its [build] values.",
 )
 @click.option(
     "--source",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=DIR,
     required=True,
     help="Pose transfer: what `pgdata build-pairs` wrote (annotation and pair CSVs, <split>/ images, parsing/<split>/ maps). Try-on: the VITON-HD root.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Shard folder to write (resumes an interrupted build of the same inputs).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Processes writing shards in parallel (one writer per file).  [recipe, else 1]",
+@out_dir_option("Shard folder to write (resumes an interrupted build of the same inputs).")
+@workers_option(
+    "Processes writing shards in parallel (one writer per file).  [recipe, else 1]", default=None
 )
 @click.option(
     "--shard-mb",
@@ -77,12 +56,11 @@ def _recipe(path: Path | None) -> tuple[str, dict[str, Any]]:
     default=None,
     help="HEIGHTxWIDTH of stored images; others are resized.  [recipe, else 256x176]",
 )
-@click.option(
-    "--quality",
-    "jpeg_quality",
-    type=click.IntRange(1, 100),
+@quality_option(
+    "JPEG quality for re-encoded images.  [recipe, else 95]",
     default=None,
-    help="JPEG quality for re-encoded images.  [recipe, else 95]",
+    minimum=1,
+    dest="jpeg_quality",
 )
 @click.option(
     "--parsing/--no-parsing",
@@ -111,65 +89,58 @@ def build(
     the same command after a crash to resume: complete shards are kept and the manifest is the
     same as an uninterrupted build's. Bad items are repaired or listed in OUT/rejected.csv.
     """
-    kind, table = _recipe(recipe)
-    origin = str(recipe) if recipe else "defaults"
-    result: BuildResult | TryonBuildResult
-    if kind == "tryon":
-        pose_only = sorted(
-            k for k in ("image_hw", "parsing", "store_heatmaps") if flags.get(k) is not None
-        )
+    spec = load_recipe(recipe)
+    table = spec.table("build")
+    if spec.kind == "tryon":
+        pose_only = sorted(k for k in _POSE_ONLY if flags[k] is not None)
         if pose_only:
             raise click.UsageError(
                 f"{', '.join(pose_only)}: pose-transfer options; not used by try-on recipes"
             )
-        tcfg = config_from_mapping(
+        tryon_cfg = config_from_mapping(
             TryonBuildConfig,
             table,
-            origin=origin,
+            origin=spec.origin,
             source=source,
             out=out,
-            recipe=recipe,
+            recipe=spec,
             overwrite=overwrite,
             profile=profile,
-            shard_mb=flags.get("shard_mb"),
-            jpeg_quality=flags.get("jpeg_quality"),
-            workers=flags.get("workers"),
+            shard_mb=flags["shard_mb"],
+            jpeg_quality=flags["jpeg_quality"],
+            workers=flags["workers"],
         )
-        with progress_bar(None, "build") as update:
-            result = run_build_tryon(tcfg, progress=update)
-        for note in result.notes:
-            click.echo(note, err=True)
-        if result.stages is not None:
-            click.echo(result.stages.summary(), err=True)
-    else:
-        cfg = config_from_mapping(
-            BuildConfig, table, origin=origin, source=source, out=out, overwrite=overwrite, **flags
+        run_job(
+            lambda update: run_build_tryon(tryon_cfg, progress=update),
+            desc="build",
+            notes=lambda r: [*r.notes, *([r.stages.summary()] if r.stages else [])],
+            lines=lambda r: r.shards,
         )
-        with progress_bar(None, "build") as update:
-            result = run_build(cfg, progress=update)
-    for entry in sorted(out.glob("*.h5")):
-        echo_result(str(entry))
-    echo_result(result.summary())
+        return
+    cfg = config_from_mapping(
+        BuildConfig, table, origin=spec.origin, source=source, out=out, overwrite=overwrite, **flags
+    )
+    run_job(lambda update: run_build(cfg, progress=update), desc="build", lines=lambda r: r.shards)
 
 
 @click.command(short_help="Check a shard folder: manifest, hashes, schema, images.")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=DIR)
 @click.option("--quick", is_flag=True, help="Skip decoding every image.")
 def verify(folder: Path, quick: bool) -> None:
     """Verify FOLDER: the manifest, every shard's presence, size and sha256, the schema, equal column
     lengths, the pair index, and (unless --quick) that every image decodes. Exits 1 on any fault,
     naming the shard and the record."""
-    with progress_bar(None, "verify") as update:
-        report = verify_shards(folder, quick=quick, progress=update)
-    for fault in report.faults:
-        click.echo(fault, err=True)
-    echo_result(report.summary())
+    report = run_job(
+        lambda update: verify_shards(folder, quick=quick, progress=update),
+        desc="verify",
+        notes=lambda r: r.faults,
+    )
     if report.faults:
         click.get_current_context().exit(1)
 
 
 @click.command(short_help="Describe a shard folder.")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=DIR)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole description as JSON.")
 def info(folder: Path, as_json: bool) -> None:
     """Print FOLDER's counts per split, sizes, schema and build config."""

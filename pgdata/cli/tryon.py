@@ -9,51 +9,57 @@ from typing import Any
 
 import click
 
-from pgdata.cli._common import echo_result, progress_bar
+from pgdata.cli._common import (
+    DIR,
+    FILE,
+    Progress,
+    bundled_option,
+    force_option,
+    make_config,
+    root_argument,
+    run_job,
+    strict_option,
+)
 from pgdata.errors import ConfigError
+from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
+from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
 from pgdata.jobs.tryon.common import StageResult
+from pgdata.jobs.tryon.densepose import BACKENDS as DENSEPOSE_BACKENDS
+from pgdata.jobs.tryon.densepose import Backend as DenseposeBackend
+from pgdata.jobs.tryon.densepose import DenseposeConfig, run_densepose
+from pgdata.jobs.tryon.keypoints import BACKENDS as KEYPOINT_BACKENDS
+from pgdata.jobs.tryon.keypoints import Backend as KeypointBackend
+from pgdata.jobs.tryon.keypoints import KeypointsConfig, run_keypoints
+from pgdata.jobs.tryon.parsing import SCHEME_NAMES, ParsingConfig, Scheme, run_parsing
+from pgdata.jobs.tryon.pipeline import STAGES, load_tryon_recipe, run_tryon_pipeline
+from pgdata.stages.cloth_mask import METHODS, MaskMethod
 
-_ROOT = click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
-_IMPORT = click.Path(exists=True, file_okay=False, path_type=Path)
 
-
-def _common(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "--strict",
-        is_flag=True,
-        help="Stop at the first bad item instead of listing it in ROOT/rejected-<stage>.csv.",
+def _stage_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--strict`` and ``--force``, shared by the one-stage commands."""
+    f = strict_option(
+        "Stop at the first bad item instead of listing it in ROOT/rejected-<stage>.csv."
     )(f)
-    f = click.option("--force", is_flag=True, help="Redo items whose outputs already exist.")(f)
-    return f
+    return force_option()(f)
 
 
-def _run(stage: str, fn: Callable[[Callable[[int], None]], StageResult]) -> None:
-    with progress_bar(None, stage) as update:
-        result = fn(update)
-    for item, reason in result.rejected:
-        click.echo(f"rejected {item}: {reason}", err=True)
-    echo_result(result.summary())
-
-
-def _config(build: Callable[[], Any]) -> Any:
-    try:
-        return build()
-    except ConfigError as e:
-        raise click.UsageError(str(e)) from e
+def _run_stage(run: Callable[[Progress], StageResult], stage: str) -> None:
+    """Run one stage; rejected items on stderr, the stage summary on stdout."""
+    run_job(run, desc=stage, notes=lambda r: [f"rejected {i}: {why}" for i, why in r.rejected])
 
 
 @click.command("parsing", short_help="Import human parsing into image-parse-v3/.")
-@_ROOT
+@root_argument
 @click.option(
     "--import",
     "import_dir",
-    type=_IMPORT,
+    type=DIR,
     help="Parser outputs: <id>.png or <split>/<id>.png (label, palette or exact-palette RGB PNGs).",
 )
 @click.option(
     "--scheme",
-    type=click.Choice(["cihp", "lip", "atr", "pascal"]),
-    default="cihp",
+    type=click.Choice(SCHEME_NAMES),
+    default=SCHEME_NAMES[0],
     show_default=True,
     help="Label scheme of the inputs; converted to VITON-HD ids (CIHP with 10 = neck).",
 )
@@ -71,11 +77,11 @@ def _config(build: Callable[[], Any]) -> Any:
     type=click.Path(exists=True, path_type=Path),
     help="Weights file passed to the --backend factory.",
 )
-@_common
+@_stage_options
 def parsing(
     root: Path,
     import_dir: Path | None,
-    scheme: str,
+    scheme: Scheme,
     smooth: bool,
     backend: str | None,
     weights: Path | None,
@@ -86,27 +92,33 @@ def parsing(
 
     ROOT is one split folder (ROOT/image/) or a folder with train/ and test/ split folders.
     """
-    from pgdata.jobs.tryon.parsing import ParsingConfig, run_parsing
-
-    cfg = _config(
-        lambda: ParsingConfig(root, import_dir, scheme, smooth, backend, weights, force, strict)  # type: ignore[arg-type]
+    cfg = make_config(
+        ParsingConfig,
+        root=root,
+        import_dir=import_dir,
+        scheme=scheme,
+        smooth=smooth,
+        backend=backend,
+        weights=weights,
+        force=force,
+        strict=strict,
     )
-    _run("parsing", lambda p: run_parsing(cfg, p))
+    _run_stage(lambda update: run_parsing(cfg, update), "parsing")
 
 
 @click.command("keypoints", short_help="BODY_25 OpenPose JSON and renderings.")
-@_ROOT
+@root_argument
 @click.option(
     "--backend",
-    type=click.Choice(["openpose-json", "mediapipe"]),
-    default="openpose-json",
+    type=click.Choice(KEYPOINT_BACKENDS),
+    default=KEYPOINT_BACKENDS[0],
     show_default=True,
     help="openpose-json: import OpenPose output (BODY_25 or COCO-18); mediapipe: estimate offline (extra 'mediapipe').",
 )
 @click.option(
     "--import",
     "import_dir",
-    type=_IMPORT,
+    type=DIR,
     help="OpenPose JSON folder (<id>_keypoints.json), for --backend openpose-json.",
 )
 @click.option(
@@ -116,10 +128,10 @@ def parsing(
     type=click.FloatRange(0, 1),
     help="mediapipe: landmarks less visible than this are missing.",
 )
-@_common
+@_stage_options
 def keypoints(
     root: Path,
-    backend: str,
+    backend: KeypointBackend,
     import_dir: Path | None,
     min_visibility: float,
     force: bool,
@@ -127,44 +139,48 @@ def keypoints(
 ) -> None:
     """Fill ROOT/openpose_json/<id>_keypoints.json (OpenPose 1.3, BODY_25) and
     ROOT/openpose_img/<id>_rendered.png for every person photo."""
-    from pgdata.jobs.tryon.keypoints import KeypointsConfig, run_keypoints
-
-    cfg = _config(
-        lambda: KeypointsConfig(root, backend, import_dir, min_visibility, force, strict)  # type: ignore[arg-type]
+    cfg = make_config(
+        KeypointsConfig,
+        root=root,
+        backend=backend,
+        import_dir=import_dir,
+        min_visibility=min_visibility,
+        force=force,
+        strict=strict,
     )
-    _run("keypoints", lambda p: run_keypoints(cfg, p))
+    _run_stage(lambda update: run_keypoints(cfg, update), "keypoints")
 
 
 @click.command("densepose", short_help="HR-VITON image-densepose/ pictures.")
-@_ROOT
+@root_argument
 @click.option(
     "--backend",
-    type=click.Choice(["import", "detectron2"]),
-    default="import",
+    type=click.Choice(DENSEPOSE_BACKENDS),
+    default=DENSEPOSE_BACKENDS[0],
     show_default=True,
     help="import: precomputed outputs; detectron2: run DensePose R-CNN (detectron2 installed).",
 )
 @click.option(
     "--import",
     "import_dir",
-    type=_IMPORT,
+    type=DIR,
     help="Precomputed DensePose: <id>.npy / .npz / _IUV.png / .png / .jpg (see README).",
 )
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="detectron2: DensePose R-CNN config yaml.",
 )
 @click.option(
     "--weights",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FILE,
     help="detectron2: model weights file.",
 )
-@_common
+@_stage_options
 def densepose(
     root: Path,
-    backend: str,
+    backend: DenseposeBackend,
     import_dir: Path | None,
     config_file: Path | None,
     weights: Path | None,
@@ -172,77 +188,66 @@ def densepose(
     strict: bool,
 ) -> None:
     """Fill ROOT/image-densepose/<id>.jpg: fine parts in PARULA colours, opaque on black."""
-    from pgdata.jobs.tryon.densepose import DenseposeConfig, run_densepose
-
-    cfg = _config(
-        lambda: DenseposeConfig(
-            root,
-            backend,  # type: ignore[arg-type]
-            import_dir,
-            config_file,
-            weights,
-            force=force,
-            strict=strict,
-        )
+    cfg = make_config(
+        DenseposeConfig,
+        root=root,
+        backend=backend,
+        import_dir=import_dir,
+        config_file=config_file,
+        weights=weights,
+        force=force,
+        strict=strict,
     )
-    _run("densepose", lambda p: run_densepose(cfg, p))
+    _run_stage(lambda update: run_densepose(cfg, update), "densepose")
 
 
 @click.command("agnostic", short_help="HR-VITON agnostic-v3.2 and parse-agnostic maps.")
-@_ROOT
-@_common
+@root_argument
+@_stage_options
 def agnostic(root: Path, force: bool, strict: bool) -> None:
     """Fill ROOT/agnostic-v3.2/<id>.jpg and ROOT/image-parse-agnostic-v3.2/<id>.png from the
     photo, its parsing and its BODY_25 keypoints (HR-VITON's rules, any image size)."""
-    from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
-
-    cfg = AgnosticConfig(root, force=force, strict=strict)
-    _run("agnostic", lambda p: run_agnostic(cfg, p))
+    cfg = make_config(AgnosticConfig, root=root, force=force, strict=strict)
+    _run_stage(lambda update: run_agnostic(cfg, update), "agnostic")
 
 
 @click.command("cloth-mask", short_help="VITON-HD cloth-mask/ for every garment.")
-@_ROOT
+@root_argument
 @click.option(
     "--method",
-    type=click.Choice(["auto", "alpha", "threshold", "grabcut"]),
-    default="auto",
+    type=click.Choice(METHODS),
+    default=METHODS[0],
     show_default=True,
-    help="auto: the alpha channel when the garment has one, else threshold (light background, morphology, largest component); grabcut refines threshold.",
+    help="auto: the alpha channel when the garment has one, else threshold (light background, morphology, largest component); rgb-cut: VITON-HD's all-channels > 240 rule; grabcut refines threshold.",
 )
-@_common
-def cloth_mask(root: Path, method: str, force: bool, strict: bool) -> None:
+@_stage_options
+def cloth_mask(root: Path, method: MaskMethod, force: bool, strict: bool) -> None:
     """Fill ROOT/cloth-mask/<cid>.jpg (greyscale JPEG, garment 255) for every ROOT/cloth/<cid>;
     transparent PNG garments are also flattened onto white into ROOT/cloth/<cid>.jpg."""
-    from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
-
-    cfg = ClothMaskConfig(root, method, force=force, strict=strict)  # type: ignore[arg-type]
-    _run("cloth-mask", lambda p: run_cloth_mask(cfg, p))
+    cfg = make_config(ClothMaskConfig, root=root, method=method, force=force, strict=strict)
+    _run_stage(lambda update: run_cloth_mask(cfg, update), "cloth-mask")
 
 
 @click.command("tryon", short_help="Run the whole try-on preprocessing on a VITON-HD root.")
-@_ROOT
-@click.option(
+@root_argument
+@bundled_option(
     "--recipe",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Try-on recipe (pipelines/viton-hd.toml). Default: built-in defaults.",
+    "pipelines",
+    help="Try-on recipe: the bundled viton-hd or a TOML file. Default: built-in defaults.",
 )
 @click.option(
     "--stages",
-    help="Comma-separated subset: parsing,keypoints,densepose,agnostic,cloth-mask,pairs.  [recipe, else all]",
+    help=f"Comma-separated subset: {','.join(STAGES)}.  [recipe, else all]",
 )
-@click.option(
-    "--parsing-import", type=_IMPORT, help="Parser outputs folder (overrides the recipe)."
-)
-@click.option(
-    "--keypoints-import", type=_IMPORT, help="OpenPose JSON folder (overrides the recipe)."
-)
+@click.option("--parsing-import", type=DIR, help="Parser outputs folder (overrides the recipe).")
+@click.option("--keypoints-import", type=DIR, help="OpenPose JSON folder (overrides the recipe).")
 @click.option(
     "--keypoints-backend",
-    type=click.Choice(["openpose-json", "mediapipe"]),
+    type=click.Choice(KEYPOINT_BACKENDS),
     help="Keypoint backend (overrides the recipe).",
 )
 @click.option(
-    "--densepose-import", type=_IMPORT, help="Precomputed DensePose folder (overrides the recipe)."
+    "--densepose-import", type=DIR, help="Precomputed DensePose folder (overrides the recipe)."
 )
 @click.option(
     "--profile", is_flag=True, help="Print seconds per image per stage and write ROOT/profile.json."
@@ -256,7 +261,7 @@ def tryon(
     stages: str | None,
     parsing_import: Path | None,
     keypoints_import: Path | None,
-    keypoints_backend: str | None,
+    keypoints_backend: KeypointBackend | None,
     densepose_import: Path | None,
     profile: bool,
     strict: bool | None,
@@ -266,35 +271,39 @@ def tryon(
 
     A stage without a source (no import folder, no backend) is left out with a notice.
     """
-    from pgdata.jobs.tryon.pipeline import load_tryon_recipe, run_tryon_pipeline
-
     chosen = tuple(s.strip() for s in stages.split(",") if s.strip()) if stages else None
     overrides: dict[str, dict[str, Any]] = {
         "parsing": {"import_dir": parsing_import},
         "keypoints": {"import_dir": keypoints_import, "backend": keypoints_backend},
         "densepose": {"import_dir": densepose_import},
     }
-    cfg = _config(
-        lambda: load_tryon_recipe(
+    try:
+        cfg = load_tryon_recipe(
             recipe, root, stages=chosen, profile=profile, strict=strict or None, overrides=overrides
         )
-    )
+    except ConfigError as e:
+        raise click.UsageError(str(e)) from e
     for note in cfg.notes:
         click.echo(f"notice: {note}", err=True)
-    with progress_bar(None, "tryon") as update:
-        result = run_tryon_pipeline(cfg, lambda _stage, n: update(n))
-    for stage in result.stages:
-        for item, reason in stage.rejected:
-            click.echo(f"rejected {stage.stage} {item}: {reason}", err=True)
-        echo_result(stage.summary())
-    if profile:
-        for name, p in result.profile["stages"].items():
-            echo_result(
-                f"profile: {name:<10} {p['seconds_per_image']:.4f} s/image "
-                f"({p['processed']} processed, {p['skipped']} skipped, {p['seconds']:.3f} s)"
-            )
-        echo_result(f"profile: written to {root / 'profile.json'}")
-    echo_result(result.summary())
+
+    def profile_lines(stages: list[StageResult], timing: dict[str, Any]) -> list[str]:
+        if not profile:
+            return []
+        lines = [
+            f"profile: {name:<10} {p['seconds_per_image']:.4f} s/image "
+            f"({p['processed']} processed, {p['skipped']} skipped, {p['seconds']:.3f} s)"
+            for name, p in timing["stages"].items()
+        ]
+        return [*lines, f"profile: written to {root / 'profile.json'}"]
+
+    run_job(
+        lambda update: run_tryon_pipeline(cfg, lambda _stage, n: update(n)),
+        desc="tryon",
+        notes=lambda r: [
+            f"rejected {s.stage} {item}: {reason}" for s in r.stages for item, reason in s.rejected
+        ],
+        lines=lambda r: [*(s.summary() for s in r.stages), *profile_lines(r.stages, r.profile)],
+    )
 
 
 COMMANDS = (parsing, keypoints, densepose, agnostic, cloth_mask, tryon)

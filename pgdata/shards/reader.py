@@ -26,7 +26,11 @@ class ShardReader:
     """Random access to the records of one shard file."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self._reset(Path(path))
+
+    def _reset(self, path: Path) -> None:
+        """Point at ``path`` with nothing open (also what an unpickled copy starts from)."""
+        self.path = path
         self._file: h5py.File | None = None
         self._pid: int | None = None
         self._offsets: dict[str, np.ndarray] = {}
@@ -97,7 +101,7 @@ class ShardReader:
         return {"path": self.path}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        self._reset(Path(state["path"]))
 
     # -- metadata -----------------------------------------------------------------------------
     @property

@@ -34,7 +34,7 @@ from typing import Any
 
 from pgdata import __version__
 from pgdata.crawl.config import StoreConfig, load_store
-from pgdata.crawl.settings import crawl_settings
+from pgdata.crawl.settings import Politeness, crawl_settings
 from pgdata.errors import ConfigError, PgdataError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.items_jsonl import ITEMS_NAME, item_keys, read_items, repair_tail
@@ -51,8 +51,8 @@ _OK_FINISH = {"finished", "closespider_itemcount", "closespider_pagecount", "clo
 class CrawlConfig:
     """Resolved options of ``pgdata crawl``.
 
-    ``settings`` are Scrapy setting overrides from flags; they win over the store's
-    ``[settings]``, which win over :data:`pgdata.crawl.settings.POLITE_DEFAULTS`.
+    ``politeness`` flags win over the store's ``[settings]``, which win over
+    :data:`pgdata.crawl.settings.POLITE_DEFAULTS`.
     """
 
     store: Path
@@ -62,7 +62,7 @@ class CrawlConfig:
     max_pages: int | None = None
     max_minutes: float | None = None
     refresh: bool = False
-    settings: tuple[tuple[str, Any], ...] = ()
+    politeness: Politeness = field(default_factory=Politeness)
 
 
 @dataclass
@@ -181,16 +181,24 @@ def _report(
     )
 
 
-def run_crawl(cfg: CrawlConfig, progress: Callable[[int], None] | None = None) -> CrawlResult:
+def run_crawl(
+    cfg: CrawlConfig,
+    progress: Callable[[int], None] | None = None,
+    *,
+    store: StoreConfig | None = None,
+) -> CrawlResult:
     """Crawl one store into ``cfg.out/<store>/`` (see the module docstring).
 
-    ``progress(n)`` is called as items are stored.
+    ``progress(n)`` is called as items are stored. ``store`` is ``cfg.store`` already read with
+    :func:`~pgdata.crawl.config.load_store` (the command checks the category with it), else it
+    is read here.
 
     Raises:
         ConfigError: invalid store file or unknown category.
         PgdataError: the spider could not start.
     """
-    store = load_store(cfg.store)
+    if store is None:
+        store = load_store(cfg.store)
     if cfg.category is not None and cfg.category not in store.category_names():
         raise ConfigError(
             f"{cfg.store}: no category {cfg.category!r}; the store has {store.category_names()}"
@@ -212,7 +220,9 @@ def run_crawl(cfg: CrawlConfig, progress: Callable[[int], None] | None = None) -
     jobdir.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
 
-    settings = crawl_settings(store_dir, store.settings_dict(), dict(cfg.settings), jobdir=jobdir)
+    settings = crawl_settings(
+        store_dir, store.settings_dict(), cfg.politeness.settings(), jobdir=jobdir
+    )
     if cfg.max_items:
         settings["CLOSESPIDER_ITEMCOUNT"] = cfg.max_items
     if cfg.max_pages:

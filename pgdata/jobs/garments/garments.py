@@ -89,8 +89,7 @@ class GarmentsConfig:
     workers: int = 1
     shard_mb: float = 128.0
 
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` on impossible values."""
+    def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"mask method must be one of {METHODS}, got {self.method!r}")
         if not 0 <= self.min_area < self.max_area <= 1:
@@ -258,7 +257,6 @@ def run_garments(
     cfg: GarmentsConfig, progress: Callable[[int], None] | None = None
 ) -> GarmentsResult:
     """Build the garment set in ``cfg.out`` (see the module docstring)."""
-    cfg.validate()
     rejected: list[tuple[str, str]] = []
     sources = _sources(cfg.src, rejected)
     read = len(sources) + len(rejected)

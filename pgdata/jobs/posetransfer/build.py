@@ -31,7 +31,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,6 +141,7 @@ class BuildResult:
     repaired: dict[str, int]
     dropped_pairs: int
     bytes: int
+    shards: list[Path] = field(default_factory=list)  # the shard files, sorted
 
     def summary(self) -> str:
         """One line of counts."""
@@ -462,4 +463,5 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         repaired=dict(done.repaired),
         dropped_pairs=done.dropped_pairs,
         bytes=done.bytes,
+        shards=sorted(cfg.out / e.file for e in done.entries),
     )

@@ -74,8 +74,7 @@ class BuildPairsConfig:
     strict: bool = False
     workers: int = 1
 
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` on an impossible combination."""
+    def __post_init__(self) -> None:
         files = self.annotations_train is not None or self.annotations_test is not None
         if (self.root is None) == (not files):
             raise ConfigError(
@@ -243,9 +242,13 @@ def _scan_deepfashion(
         )
     image_root = inshop.find_image_root(root)
     split_of: dict[str, str]
+    order: dict[str, int] = {}
     if cfg.train_list is not None and cfg.test_list is not None:
-        split_of = {n: "train" for n in inshop.read_split_list(cfg.train_list)}
-        split_of.update({n: "test" for n in inshop.read_split_list(cfg.test_list)})
+        train = inshop.read_split_list(cfg.train_list)
+        test = inshop.read_split_list(cfg.test_list)
+        split_of = {n: "train" for n in train}
+        split_of.update({n: "test" for n in test})
+        order = {n: i for i, n in enumerate(train + test)}
         by_list = True
     else:
         part = inshop.find_partition(root)
@@ -260,10 +263,6 @@ def _scan_deepfashion(
             for rel, status in inshop.read_partition(part).items()
         }
         by_list = False
-    order: dict[str, int] = {}
-    if by_list:
-        listed = inshop.read_split_list(cfg.train_list) + inshop.read_split_list(cfg.test_list)  # type: ignore[arg-type]
-        order = {n: i for i, n in enumerate(listed)}
     out = []
     for img in images:
         names = (inshop.flat_name(img, cfg.naming),) + tuple(
@@ -457,7 +456,6 @@ def run_build_pairs(
     cfg: BuildPairsConfig, progress: Callable[[int], None] | None = None
 ) -> BuildPairsResult:
     """Build pair lists (and annotation CSVs and images in tree mode) into ``cfg.out``."""
-    cfg.validate()
     from_files = cfg.root is None
     if from_files:
         rows, rejected, read = _from_files(cfg)

@@ -38,6 +38,13 @@ class PreviewPairsResult:
     with_images: int  # thumbnails drawn over the image file
     without_images: int  # thumbnails drawn on a black canvas (image file absent)
 
+    def summary(self) -> str:
+        """One line of counts."""
+        return (
+            f"preview: wrote {self.out} ({self.pairs} pairs; {self.with_images} images, "
+            f"{self.without_images} skeleton-only)"
+        )
+
 
 def _find_lists(root: Path) -> list[tuple[str, str, Path, Path | None]]:
     """(dataset, split, pairs CSV, annotation CSV or None) found in ``root``."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from pgdata import __version__
+from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
 from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.inshop import INSHOP_CATEGORIES, InShopImage, flat_name, write_partition
@@ -52,9 +53,9 @@ class SampleConfig:
 
     def __post_init__(self) -> None:
         if self.ids < 1:
-            raise ValueError("ids must be >= 1")
+            raise ConfigError("ids must be >= 1")
         if not 1 <= self.views <= len(_VIEW_ORDER):
-            raise ValueError(f"views must be in 1..{len(_VIEW_ORDER)} (In-shop view kinds)")
+            raise ConfigError(f"views must be in 1..{len(_VIEW_ORDER)} (In-shop view kinds)")
 
 
 @dataclass
@@ -67,6 +68,13 @@ class SampleResult:
     train: int
     test: int
     missing_torso: int  # images the pair rule will drop (a shoulder or hip not visible)
+
+    def summary(self) -> str:
+        """One line of counts."""
+        return (
+            f"sample: wrote {self.images} images of {self.identities} identities to {self.out} "
+            f"(train {self.train}, test {self.test}; {self.missing_torso} without full torso)"
+        )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from pgdata.config import Recipe
 from pgdata.errors import ConfigError, InputFormatError, PgdataError
 from pgdata.io.files import read_bytes
 from pgdata.io.files import stamp as file_stamp
@@ -62,7 +63,7 @@ class TryonBuildConfig:
 
     source: Path
     out: Path
-    recipe: Path | None = None
+    recipe: Path | Recipe | None = None  # the try-on recipe whose stages run first
     shard_mb: float = 128.0
     jpeg_quality: int = 95  # only for images that must be re-encoded
     workers: int = 1
@@ -146,6 +147,7 @@ class TryonBuildResult:
     bytes: int
     image_hw: tuple[int, int]
     notes: list[str] = field(default_factory=list)
+    shards: list[Path] = field(default_factory=list)  # the shard files, sorted
 
     def summary(self) -> str:
         """One line of counts."""
@@ -343,4 +345,5 @@ def run_build_tryon(
         bytes=done.bytes,
         image_hw=hw,
         notes=list(stages.notes) if stages else [],
+        shards=sorted(cfg.out / e.file for e in done.entries),
     )

@@ -34,9 +34,10 @@ from pgdata.jobs.tryon.common import Item, Rejected, StageResult, photo_size, ru
 from pgdata.labels import SCHEMES
 from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
 
-__all__ = ["ParsingConfig", "Scheme", "run_parsing"]
+__all__ = ["SCHEME_NAMES", "ParsingConfig", "Scheme", "run_parsing"]
 
 Scheme = Literal["cihp", "lip", "atr", "pascal"]
+SCHEME_NAMES: tuple[Scheme, ...] = ("cihp", "lip", "atr", "pascal")  # the keys of labels.SCHEMES
 # a parsing result may differ from the photo in resolution, not in aspect ratio
 ASPECT_TOLERANCE = 0.01
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdata import __version__
-from pgdata.config import config_from_mapping, load_toml
+from pgdata.config import Recipe, config_from_mapping, load_recipe
 from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.viton import split_dirs
@@ -52,7 +52,6 @@ _TABLES = {
     "cloth_mask": ClothMaskConfig,
     "pairs": VitonPairsConfig,
 }
-_TOP_LEVEL = {"kind", "tryon", "build", *_TABLES}
 PROFILE_JSON = "profile.json"
 
 
@@ -95,17 +94,17 @@ class TryonResult:
         )
 
 
-def _stage_table(doc: Mapping[str, Any], name: str, recipe: str) -> dict[str, Any]:
-    table = doc.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{recipe}: [{name}] must be a table")
+def _stage_table(recipe: Recipe, name: str) -> dict[str, Any]:
+    table = recipe.table(name)
     if "root" in table:
-        raise ConfigError(f"{recipe}: [{name}] root is the command's ROOT argument, not a key")
-    return dict(table)
+        raise ConfigError(
+            f"{recipe.origin}: [{name}] root is the command's ROOT argument, not a key"
+        )
+    return table
 
 
 def load_tryon_recipe(
-    recipe: Path | None,
+    recipe: Path | Recipe | None,
     root: Path,
     *,
     stages: tuple[str, ...] | None = None,
@@ -116,7 +115,8 @@ def load_tryon_recipe(
     """Build a :class:`TryonConfig` from a recipe (None: defaults) for dataset ``root``.
 
     Args:
-        recipe: ``pipelines/viton-hd.toml`` or another try-on recipe.
+        recipe: ``pipelines/viton-hd.toml`` or another try-on recipe (a path, or one already
+            read by :func:`pgdata.config.load_recipe`).
         root: dataset root (one split folder or a folder with ``train/``/``test/``).
         stages: run only these (default: the recipe's ``[tryon] stages``, else all).
         profile: write ``ROOT/profile.json``.
@@ -124,18 +124,14 @@ def load_tryon_recipe(
         overrides: ``{table: {key: value}}`` from command-line flags; None values are ignored.
 
     Raises:
-        ConfigError: unknown tables, keys or stage names, bad values.
+        ConfigError: unknown tables, keys or stage names, bad values, a recipe of another kind.
     """
-    origin = str(recipe) if recipe else "defaults"
-    doc: dict[str, Any] = load_toml(recipe) if recipe else {}
-    unknown = sorted(set(doc) - _TOP_LEVEL)
-    if unknown:
-        raise ConfigError(
-            f"{origin}: unknown top-level key(s) {unknown}; expected {sorted(_TOP_LEVEL)}"
-        )
-    if doc.get("kind", "tryon") != "tryon":
-        raise ConfigError(f"{origin}: kind = {doc['kind']!r}; a try-on recipe has kind = 'tryon'")
-    head = _stage_table(doc, "tryon", origin)
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, default_kind="tryon")
+    origin = recipe.origin
+    if recipe.kind != "tryon":
+        raise ConfigError(f"{origin}: kind = {recipe.kind!r}; a try-on recipe has kind = 'tryon'")
+    head = _stage_table(recipe, "tryon")
     bad_head = sorted(set(head) - {"stages", "strict"})
     if bad_head:
         raise ConfigError(
@@ -152,7 +148,7 @@ def load_tryon_recipe(
         stage = table.replace("_", "-")
         if stage not in chosen:
             continue
-        data = _stage_table(doc, table, origin)
+        data = _stage_table(recipe, table)
         flags = {k: v for k, v in (overrides or {}).get(table, {}).items() if v is not None}
         merged = {**data, **flags}
         if "import_dir" in merged and merged["import_dir"] is not None:

@@ -55,6 +55,10 @@ class PreviewTryonResult:
     rows: int
     missing: int  # empty cells
 
+    def summary(self) -> str:
+        """One line of counts."""
+        return f"preview: wrote {self.out} ({self.rows} samples; {self.missing} missing cells)"
+
 
 def _pairs(root: Path, split: str, split_dir: Path) -> dict[str, str]:
     for d in (root, split_dir, split_dir.parent):

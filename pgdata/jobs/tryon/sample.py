@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from pgdata import __version__
+from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
 from pgdata.io.densepose import write_parts_npy
 from pgdata.io.images import encode_jpeg, encode_png
@@ -55,6 +56,9 @@ _PARSE_TO_DENSEPOSE = {
 }
 
 
+MIN_SIZE = 64  # pixels, the smallest person canvas the synthetic renderer draws
+
+
 @dataclass(frozen=True)
 class TryonSampleConfig:
     """Parameters of ``pgdata sample --kind tryon``."""
@@ -66,9 +70,9 @@ class TryonSampleConfig:
 
     def __post_init__(self) -> None:
         if self.persons < 1:
-            raise ValueError("persons must be >= 1")
-        if min(self.size_hw) < 64:
-            raise ValueError("size must be at least 64x64")
+            raise ConfigError("persons must be >= 1")
+        if min(self.size_hw) < MIN_SIZE:
+            raise ConfigError(f"--size must be at least {MIN_SIZE}x{MIN_SIZE}")
 
 
 @dataclass
@@ -79,6 +83,16 @@ class TryonSampleResult:
     persons: int
     garments_jpeg: int
     garments_rgba: int
+    size_hw: tuple[int, int]
+
+    def summary(self) -> str:
+        """One line of counts."""
+        h, w = self.size_hw
+        return (
+            f"sample: wrote {self.persons} try-on persons and {self.persons} garments "
+            f"({self.garments_jpeg} JPEG on white, {self.garments_rgba} RGBA PNG) at "
+            f"{w}x{h} (W x H) to {self.out}"
+        )
 
 
 def garment_image(
@@ -145,7 +159,7 @@ def run_tryon_sample(
         write_parts_npy(pre / "densepose" / f"{key}.npy", lut[labels])
         if progress is not None:
             progress(1)
-    result = TryonSampleResult(out, cfg.persons, cfg.persons - n_alpha, n_alpha)
+    result = TryonSampleResult(out, cfg.persons, cfg.persons - n_alpha, n_alpha, cfg.size_hw)
     meta = {
         "generator": f"pgdata {__version__}",
         "kind": "tryon",
