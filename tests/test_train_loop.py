@@ -157,6 +157,7 @@ def test_out_folder_and_resume_refusals(pose, tmp_path):
     _ok(_train(pose, run, "--set", "lr=1e-4", "--resume", "--force", steps=2))
     assert (run / "ckpt-000002.pt").is_file()
 
+    assert "holds no run; drop --resume" in _error(_train(pose, tmp_path / "typo", "--resume"))
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     (stranger / "notes.txt").write_text("mine")

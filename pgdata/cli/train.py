@@ -11,31 +11,16 @@ from pathlib import Path
 
 import click
 
+from pgdata.config import bundled_dir, resolve_bundled
 from pgdata.errors import ConfigError, PgdataError
 from pgdata.training.config import load_train_config, parse_sets
 
-__all__ = ["BUNDLED", "models_cmd", "resolve_config", "train_cmd"]
-
-BUNDLED = Path(__file__).resolve().parents[2] / "train"
-"""The repository's ``train/`` folder of bundled configs (present in a checkout)."""
+__all__ = ["models_cmd", "resolve_config", "train_cmd"]
 
 
 def resolve_config(name_or_path: str) -> Path:
     """A config path, or the bundled ``train/NAME.toml`` for a bare name (``dptn``, ``tiny``)."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    try:
-        from pgdata.config import resolve_bundled  # type: ignore[attr-defined]  # when it exists
-    except ImportError:
-        bundled = BUNDLED / f"{path.stem}.toml"
-        if path.suffix in ("", ".toml") and path.parent == Path(".") and bundled.is_file():
-            return bundled
-        known = ", ".join(sorted(p.stem for p in BUNDLED.glob("*.toml"))) or "none found"
-        raise ConfigError(
-            f"--config {name_or_path}: no such file, nor a bundled train config (bundled: {known})"
-        ) from None
-    return Path(resolve_bundled("train", name_or_path))
+    return resolve_bundled("train", name_or_path)
 
 
 @click.command("train", short_help="Train a generator (DPTN family) on pose-transfer shards.")
@@ -136,9 +121,11 @@ def models_cmd(config: str | None) -> None:
     from pgdata.training.steps.base import count_parameters
 
     try:
-        paths = [resolve_config(config)] if config else sorted(BUNDLED.glob("*.toml"))
+        folder = bundled_dir("train")
+        bundled = sorted(folder.glob("*.toml")) if folder is not None else []
+        paths = [resolve_config(config)] if config else bundled
         if not paths:
-            raise ConfigError(f"no training configs in {BUNDLED}")
+            raise ConfigError("this install has no bundled training configs: give --config FILE")
         for path in paths:
             cfg = load_train_config(path)
             networks = get_family(cfg.family).build_networks(cfg, init=False)  # shapes only

@@ -199,14 +199,14 @@ def open_run(
     A run folder without any checkpoint (a run that failed early) is started afresh. Leftover
     temporary files of an interrupted checkpoint write are removed.
     """
-    if not run.exists():
-        return None
-    if not run.is_dir():
+    if run.exists() and not run.is_dir():
         raise TrainingError(f"--out {run} is a file: give a folder for the run")
+    if not run.exists() or not any(run.iterdir()):
+        if resume:
+            raise TrainingError(f"--resume: {run} holds no run; drop --resume to start one there")
+        return None
     for tmp in run.glob(".ckpt-*.tmp"):
         tmp.unlink(missing_ok=True)
-    if not any(run.iterdir()):
-        return None
     record_path = run / RUN_CONFIG
     if not record_path.is_file():
         raise TrainingError(

@@ -107,13 +107,24 @@ def average_gradients(params: Iterable[nn.Parameter], world: int) -> None:
 
 
 def broadcast_state(modules: Iterable[nn.Module], world: int, *, params: bool) -> None:
-    """Copy rank 0's buffers (and parameters when ``params``) to every rank."""
+    """Copy rank 0's buffers (and parameters when ``params``) to every rank.
+
+    One broadcast per dtype: the tensors are flattened into one buffer, sent, and copied back.
+    """
     if world == 1:
         return
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
     for module in modules:
         tensors = list(module.buffers()) + (list(module.parameters()) if params else [])
         for t in tensors:
-            dist.broadcast(t.data, src=0)
+            by_dtype.setdefault(t.dtype, []).append(t.data)
+    for group in by_dtype.values():
+        flat = torch.cat([t.reshape(-1) for t in group])
+        dist.broadcast(flat, src=0)
+        offset = 0
+        for t in group:
+            t.copy_(flat[offset : offset + t.numel()].view_as(t))
+            offset += t.numel()
 
 
 def broadcast_object(obj: Any, world: int) -> Any:

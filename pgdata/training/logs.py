@@ -3,12 +3,12 @@
 Only rank 0 logs (the loop builds :class:`RunLog` with ``enabled=False`` elsewhere).
 
 - progress: tqdm on stderr with the latest losses (hidden when stderr is not a terminal);
-- ``RUN/log.jsonl``: one JSON object per logged step: ``step``, ``epoch``, ``time`` (seconds since
-  the start of this process), ``s_per_it``, ``data_wait`` (fraction of the wall time spent
-  waiting for batches), ``lr/<optimizer>`` and every loss term averaged over the steps since the
-  previous line;
-- TensorBoard (``RUN/tb``): the same numbers as scalars (``loss/<term>``, ``lr/<name>``,
-  ``perf/s_per_it``, ``perf/data_wait``) and each sample grid as an image;
+- ``RUN/log.jsonl``: one JSON object per logged step: ``step``, ``epoch`` (0-based), ``time``
+  (seconds since this process started training), ``perf/s_per_it``, ``perf/data_wait`` (fraction
+  of the wall time spent waiting for batches), ``lr/<optimizer>`` and every loss term (λ-weighted,
+  averaged over the steps since the previous line and over ranks);
+- TensorBoard (``RUN/tb``): the same numbers as scalars (loss terms as ``loss/<term>``) and each
+  sample grid as an image;
 - ``RUN/samples/step-000200.png``: sample grids, one row per pair, columns as the family names
   them (DPTN: source | source pose | target pose | target | output).
 """

@@ -200,9 +200,8 @@ def _train(
         write_run_config(out, cfg, data, data_sha)
     log = RunLog(out, enabled=env.main, total=total, start=start, tensorboard=cfg.tensorboard)
 
-    loader_seed = torch.Generator().manual_seed(
-        cfg.seed
-    )  # worker seeds; keeps the global RNG untouched
+    # the loader draws its worker seeds from its own generator, not from the global RNG
+    loader_seed = torch.Generator().manual_seed(cfg.seed)
     loader: DataLoader[Any] = DataLoader(
         dataset,
         batch_size=cfg.batch_size,
