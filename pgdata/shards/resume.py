@@ -18,8 +18,7 @@ shard reports the same counts as a fresh one and the manifest comes out byte-ide
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import h5py
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.reports import REJECTED_CSV
+from pgdata.parallel import parallel_map
 from pgdata.shards.manifest import MANIFEST
 from pgdata.shards.writer import ATTR_PREFIX, file_sha256
 
@@ -101,16 +101,6 @@ def _prepare_out(out: Path, plan_doc: dict[str, Any], overwrite: bool) -> None:
             p.unlink()
 
 
-def _run(
-    write: Callable[[Any], dict[str, Any]], tasks: list[Any], workers: int
-) -> Iterator[dict[str, Any]]:
-    if workers <= 1 or len(tasks) <= 1:
-        yield from map(write, tasks)
-        return
-    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-        yield from pool.map(write, tasks)
-
-
 def run_plan(
     out: Path,
     *,
@@ -149,7 +139,7 @@ def run_plan(
         else:
             results[shard.file] = done
     kept = len(results)
-    for res in _run(write, todo, workers):
+    for res in parallel_map(write, todo, workers=workers):
         results[res["file"]] = res
         if progress is not None:
             progress(int(res["records"]))

@@ -25,6 +25,7 @@ __all__ = [
     "body25_to_coco18",
     "coco18_to_body25",
     "crop_resize_yx_reference",
+    "drop_far_joints",
     "flip_keypoints",
     "misfit",
     "present",
@@ -63,6 +64,29 @@ def misfit(pose: np.ndarray, size_hw: tuple[int, int]) -> str | None:
             f"{w}x{h} image (W x H); were they computed on a resized photo?"
         )
     return None
+
+
+def drop_far_joints(
+    kps: np.ndarray, size_hw: tuple[int, int], margin: float
+) -> tuple[np.ndarray, bool]:
+    """Mark present joints more than ``margin`` pixels outside an ``(H, W)`` image as missing.
+
+    Args:
+        kps: ``(J, 3)`` float32 x, y, confidence in image pixels.
+        size_hw: image ``(H, W)``; the kept region is ``[-margin, W - 1 + margin]`` in x and
+            ``[-margin, H - 1 + margin]`` in y.
+
+    Returns:
+        a copy with those joints zeroed (x = y = confidence = 0), and whether any was.
+    """
+    h, w = size_hw
+    x, y = kps[:, 0], kps[:, 1]
+    outside = (kps[:, 2] > 0) & (
+        (x < -margin) | (x > w - 1 + margin) | (y < -margin) | (y > h - 1 + margin)
+    )
+    out = kps.copy()
+    out[outside] = 0
+    return out, bool(outside.any())
 
 
 def yx_to_xyc(yx: np.ndarray) -> np.ndarray:

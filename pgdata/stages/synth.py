@@ -208,15 +208,22 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
     return (round(float(p[0])), round(float(p[1])))
 
 
-def _draw_parsing(
-    kps: np.ndarray, body: Body, look: Appearance, view: str, size_hw: tuple[int, int]
-) -> np.ndarray:
-    """Paint the CIHP label map in painter's order; unknown joints are extrapolated off-canvas."""
-    h, w = size_hw
-    lab = np.zeros((h, w), dtype=np.uint8)
+@dataclass(frozen=True)
+class _Figure:
+    """Where the painter draws one person: joints and sizes in canvas pixels."""
+
+    p: np.ndarray  # (18, 2) float64 x, y; joints off the canvas continued along the body
+    scale: float  # pixels per canvas-height unit of the Body
+    t: int  # limb thickness
+    head_c: np.ndarray  # (2,) head centre
+    head_r: int  # head radius
+
+
+def _figure(kps: np.ndarray, body: Body, view: str) -> _Figure | None:
+    """The figure of ``kps``; None when the neck or a shoulder is missing (nothing to draw)."""
     ok = kps[:, 2] > 0
     if not ok[[J.NECK, J.RSHO, J.LSHO]].all():
-        return lab
+        return None
     p = kps[:, :2].astype(np.float64)
     scale = float(np.linalg.norm(p[J.RSHO] - p[J.LSHO])) / (2 * body.shoulder)
     if view == "side":
@@ -237,24 +244,16 @@ def _draw_parsing(
             p[b] = p[a] + down * seg1
         if not ok[c]:
             p[c] = p[b] + down * seg2
-    t = max(2, round(body.limb * scale))
-    head_r = max(2, round(body.head * scale))
     head_c = p[J.NECK] + [0.0, -1.25 * body.head * scale]
     if ok[J.NOSE] and view == "side":
         head_c[0] = (p[J.NOSE][0] + p[J.NECK][0]) / 2
+    t = max(2, round(body.limb * scale))
+    return _Figure(p, scale, t, head_c, max(2, round(body.head * scale)))
 
-    if look.long_hair:  # hair behind the shoulders
-        cv2.ellipse(
-            lab,
-            _pt(head_c + [0, head_r]),
-            (round(head_r * 1.25), round(head_r * 2.0)),
-            0,
-            0,
-            360,
-            P.HAIR,
-            -1,
-        )
-    # legs: skin first, then the bottom garment over them
+
+def _draw_legs(lab: np.ndarray, f: _Figure, look: Appearance) -> None:
+    """Legs and shoes, then trouser legs (pants, shorts) over them."""
+    p, t = f.p, f.t
     for hip, kne, ank, leg, shoe in (
         (J.RHIP, J.RKNE, J.RANK, P.RIGHT_LEG, P.RIGHT_SHOE),
         (J.LHIP, J.LKNE, J.LANK, P.LEFT_LEG, P.LEFT_SHOE),
@@ -274,6 +273,11 @@ def _draw_parsing(
             cv2.line(lab, _pt((p[hip] + p[kne]) / 2), _pt(end), P.PANTS, round(t * 1.55))
             if look.bottom_kind == "pants":
                 cv2.line(lab, _pt(p[kne]), _pt(p[ank]), P.PANTS, round(t * 1.4))
+
+
+def _draw_hips(lab: np.ndarray, f: _Figure, look: Appearance) -> None:
+    """The seat of pants and shorts; a skirt or the skirt of a dress."""
+    p, t = f.p, f.t
     hips_c = (p[J.RHIP] + p[J.LHIP]) / 2
     knees_c = (p[J.RKNE] + p[J.LKNE]) / 2
     half_hip = abs(p[J.LHIP][0] - p[J.RHIP][0]) / 2 + t
@@ -292,11 +296,18 @@ def _draw_parsing(
             ]
         )
         cv2.fillConvexPoly(lab, np.round(poly).astype(np.int32), label)
-    # neck, torso
+
+
+def _draw_torso(lab: np.ndarray, f: _Figure, body: Body, look: Appearance, view: str) -> None:
+    """Neck, then the top garment over the torso (widened in a side view)."""
+    p, t = f.p, f.t
     cv2.line(
-        lab, _pt(p[J.NECK]), _pt(p[J.NECK] + [0, -0.6 * body.head * scale]), P.NECK, round(t * 1.1)
+        lab,
+        _pt(p[J.NECK]),
+        _pt(p[J.NECK] + [0, -0.6 * body.head * f.scale]),
+        P.NECK,
+        round(t * 1.1),
     )
-    top = look.top_label
     torso = np.array(
         [
             p[J.RSHO] + [0, -t * 0.3],
@@ -308,8 +319,13 @@ def _draw_parsing(
     if view == "side":
         centre = torso.mean(axis=0)
         torso = centre + (torso - centre) * [2.4, 1.0]
-    cv2.fillConvexPoly(lab, np.round(torso).astype(np.int32), top)
-    # arms: skin, sleeves over them
+    cv2.fillConvexPoly(lab, np.round(torso).astype(np.int32), look.top_label)
+
+
+def _draw_arms(lab: np.ndarray, f: _Figure, look: Appearance) -> None:
+    """Arms (skin), then sleeves over them (a dress has upper-clothes sleeves)."""
+    p, t = f.p, f.t
+    sleeve = look.top_label if look.top_label != P.DRESS else P.UPPER_CLOTHES
     for sho, elb, wri, arm in (
         (J.RSHO, J.RELB, J.RWRI, P.RIGHT_ARM),
         (J.LSHO, J.LELB, J.LWRI, P.LEFT_ARM),
@@ -320,36 +336,53 @@ def _draw_parsing(
         sleeve_end = (
             p[wri] - (p[wri] - p[elb]) * 0.1 if look.long_sleeves else (p[sho] + p[elb]) / 2
         )
-        cv2.line(
-            lab,
-            _pt(p[sho]),
-            _pt(sleeve_end),
-            top if top != P.DRESS else P.UPPER_CLOTHES,
-            round(t * 1.3),
-        )
+        cv2.line(lab, _pt(p[sho]), _pt(sleeve_end), sleeve, round(t * 1.3))
         if look.long_sleeves:
-            cv2.line(
-                lab,
-                _pt(p[sho]),
-                _pt(p[elb]),
-                top if top != P.DRESS else P.UPPER_CLOTHES,
-                round(t * 1.3),
-            )
-    # head: face then hair on top
-    cv2.circle(lab, _pt(head_c), head_r, P.FACE, -1)
+            cv2.line(lab, _pt(p[sho]), _pt(p[elb]), sleeve, round(t * 1.3))
+
+
+def _draw_head(lab: np.ndarray, f: _Figure, view: str) -> None:
+    """Face, then hair on top (all hair from the back)."""
+    cv2.circle(lab, _pt(f.head_c), f.head_r, P.FACE, -1)
     if view == "back":
-        cv2.circle(lab, _pt(head_c), head_r, P.HAIR, -1)
-    else:
+        cv2.circle(lab, _pt(f.head_c), f.head_r, P.HAIR, -1)
+        return
+    cv2.ellipse(
+        lab,
+        _pt(f.head_c - [0, f.head_r * 0.35]),
+        (f.head_r, round(f.head_r * 0.7)),
+        0,
+        180,
+        360,
+        P.HAIR,
+        -1,
+    )
+
+
+def _draw_parsing(
+    kps: np.ndarray, body: Body, look: Appearance, view: str, size_hw: tuple[int, int]
+) -> np.ndarray:
+    """Paint the CIHP label map in painter's order; unknown joints are extrapolated off-canvas."""
+    lab = np.zeros(size_hw, dtype=np.uint8)
+    f = _figure(kps, body, view)
+    if f is None:
+        return lab
+    if look.long_hair:  # hair behind the shoulders
         cv2.ellipse(
             lab,
-            _pt(head_c - [0, head_r * 0.35]),
-            (head_r, round(head_r * 0.7)),
+            _pt(f.head_c + [0, f.head_r]),
+            (round(f.head_r * 1.25), round(f.head_r * 2.0)),
             0,
-            180,
+            0,
             360,
             P.HAIR,
             -1,
         )
+    _draw_legs(lab, f, look)
+    _draw_hips(lab, f, look)
+    _draw_torso(lab, f, body, look, view)
+    _draw_arms(lab, f, look)
+    _draw_head(lab, f, view)
     return lab
 
 

@@ -31,8 +31,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +41,12 @@ import numpy as np
 from pgdata import __version__
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from pgdata.io.files import read_bytes
+from pgdata.io.files import list_files, read_bytes
 from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
 from pgdata.io.reports import REJECTED_CSV, count_reasons, write_rejected_csv
 from pgdata.jobs.garments.shards import write_garment_shards
+from pgdata.parallel import parallel_map
 from pgdata.shards.manifest import MANIFEST
 from pgdata.stages.cloth_mask import (
     METHODS,
@@ -246,22 +246,10 @@ def _sources(src: Path, rejected: list[tuple[str, str]]) -> list[_Source]:
     return out
 
 
-def _tick(it: Iterable[_Outcome], progress: Callable[[int], None] | None) -> Iterator[_Outcome]:
-    for x in it:
-        if progress is not None:
-            progress(1)
-        yield x
-
-
-def run_garments(
-    cfg: GarmentsConfig, progress: Callable[[int], None] | None = None
-) -> GarmentsResult:
-    """Build the garment set in ``cfg.out`` (see the module docstring)."""
-    rejected: list[tuple[str, str]] = []
-    sources = _sources(cfg.src, rejected)
-    read = len(sources) + len(rejected)
-
-    # 1. exact duplicates, before any decoding
+def _exact_duplicates(
+    cfg: GarmentsConfig, sources: list[_Source], rejected: list[tuple[str, str]]
+) -> list[_Task]:
+    """Step 1: one task per distinct sha256; later copies are rejected before any decoding."""
     first: dict[str, _Source] = {}
     tasks: list[_Task] = []
     for i, s in enumerate(sources):
@@ -286,22 +274,20 @@ def run_garments(
                 cfg.quality,
             )
         )
+    return tasks
 
-    # 2-4. decode, mask, normalise, write (in parallel when asked)
-    (cfg.out / CLOTH_DIR).mkdir(parents=True, exist_ok=True)
-    (cfg.out / MASK_DIR).mkdir(parents=True, exist_ok=True)
-    if cfg.workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(cfg.workers) as pool:
-            outcomes = list(_tick(pool.map(_process, tasks, chunksize=8), progress))
-    else:
-        outcomes = list(_tick(map(_process, tasks), progress))
 
-    # 5. near duplicates: keep the larger source
+def _near_duplicates(
+    cfg: GarmentsConfig,
+    outcomes: list[_Outcome],
+    sources: list[_Source],
+    rejected: list[tuple[str, str]],
+) -> list[_Outcome]:
+    """Step 5: the garments kept; of two near duplicates the larger source image wins."""
     kept: list[_Outcome] = []
     for o in outcomes:
-        s = sources[o.index]
         if o.reason is not None:
-            rejected.append((s.rel, o.reason))
+            rejected.append((sources[o.index].rel, o.reason))
             continue
         assert o.hash is not None
         for j, k in enumerate(kept):
@@ -322,21 +308,42 @@ def run_garments(
             break
         else:
             kept.append(o)
+    return kept
+
+
+def _remove_dropped(out: Path, kept: list[_Outcome]) -> None:
+    """Delete the files of garments a previous run kept and this one does not."""
     keep_names = {f"{k.name}.jpg" for k in kept}
     for folder in (CLOTH_DIR, MASK_DIR):
-        for p in (cfg.out / folder).iterdir():
-            if _OUR_NAME.fullmatch(p.name) and p.name not in keep_names:
-                p.unlink()
+        for name in list_files(out / folder):
+            if _OUR_NAME.fullmatch(name) and name not in keep_names:
+                (out / folder / name).unlink()
 
-    # metadata
+
+def run_garments(
+    cfg: GarmentsConfig, progress: Callable[[int], None] | None = None
+) -> GarmentsResult:
+    """Build the garment set in ``cfg.out`` (see the module docstring)."""
+    rejected: list[tuple[str, str]] = []
+    sources = _sources(cfg.src, rejected)
+    read = len(sources) + len(rejected)
+    tasks = _exact_duplicates(cfg, sources, rejected)
+    # 2-4. decode, mask, normalise, write (in parallel when asked)
+    (cfg.out / CLOTH_DIR).mkdir(parents=True, exist_ok=True)
+    (cfg.out / MASK_DIR).mkdir(parents=True, exist_ok=True)
+    outcomes = list(
+        parallel_map(_process, tasks, workers=cfg.workers, chunksize=8, progress=progress)
+    )
+    kept = _near_duplicates(cfg, outcomes, sources, rejected)
+    _remove_dropped(cfg.out, kept)
+
+    # metadata, then the HDF5 shards of the kept garments (GARMENTS/shards/, manifest last)
     records = [_record(cfg, sources[k.index], k) for k in kept]
     files = [cfg.out / "garments.jsonl", cfg.out / REJECTED_CSV]
     with atomic_open(files[0], "w", encoding="utf-8", newline="\n") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     write_rejected_csv(files[1], rejected)
-
-    # HDF5 shards of the kept garments (GARMENTS/shards/, manifest last)
     shard_dir, n_shards, stored = write_garment_shards(
         cfg.out,
         records,
@@ -348,7 +355,6 @@ def run_garments(
 
     by_kind = dict(Counter(str(r["kind"]) for r in records))
     by_source = dict(Counter(str(r["mask_source"]) for r in records))
-    result = GarmentsResult(read, len(kept), rejected, by_kind, by_source, files, n_shards)
     report = {
         "pgdata_version": __version__,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
@@ -361,11 +367,9 @@ def run_garments(
         "shard_records": stored,
         "rejected_by_reason": dict(count_reasons(rejected)),
     }
-    atomic_write_text(
-        cfg.out / "garments.json", json.dumps(report, indent=2, sort_keys=True) + "\n"
-    )
     files.append(cfg.out / "garments.json")
-    return result
+    atomic_write_text(files[-1], json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return GarmentsResult(read, len(kept), rejected, by_kind, by_source, files, n_shards)
 
 
 def _record(cfg: GarmentsConfig, s: _Source, o: _Outcome) -> dict[str, Any]:

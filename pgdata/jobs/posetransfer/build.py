@@ -47,7 +47,7 @@ from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.resume import PlannedShard
 from pgdata.shards.schema import Column, Schema
 from pgdata.stages.heatmaps import render_heatmaps
-from pgdata.stages.keypoints import yx_to_xyc
+from pgdata.stages.keypoints import drop_far_joints, yx_to_xyc
 from pgdata.stages.pairs import auto_group_key, group_key
 from pgdata.stages.parsing import resize_parsing
 
@@ -335,50 +335,74 @@ def offimage_margin(sigma: float) -> float:
     return sigma * float(np.sqrt(2 * np.log(1e6)))
 
 
+Hashes = Callable[[bytes], None]  # ``hashlib`` object's ``update``
+
+
+def _record_image(
+    rec: _Record, hw: tuple[int, int], quality: int, margin: float, hash_input: Hashes
+) -> tuple[bytes, np.ndarray, list[str]] | str:
+    """JPEG bytes to store, keypoints in their pixels and the repairs made; or why not.
+
+    The image is kept, repaired or re-encoded by :func:`prepare_jpeg`; keypoints follow a resize
+    and joints farther than ``margin`` outside the image are marked missing. ``hash_input``
+    receives what identifies the bytes read (the shard's inputs hash).
+    """
+    raw = read_bytes(rec.image)
+    hash_input(f"{rec.name}\0{_sha(raw)}\0".encode())
+    prepared = prepare_jpeg(raw, hw, quality)
+    if isinstance(prepared, str):
+        return prepared
+    data, scale, notes = prepared
+    kps = rec.kps.copy()
+    if scale is not None:
+        kps[:, :2] *= np.array(scale, np.float32)
+    kps, dropped = drop_far_joints(kps, hw, margin)
+    if dropped:
+        notes.append("keypoints far outside the image marked missing")
+    return data, kps, notes
+
+
+def _record_parsing(
+    rec: _Record, hw: tuple[int, int], hash_input: Hashes
+) -> tuple[np.ndarray, list[str]] | str:
+    """The record's ``(H, W)`` label map (nearest-resized to ``hw``) and the repairs; or why not."""
+    png = read_bytes(rec.parsing) if rec.parsing else b""
+    hash_input(_sha(png).encode())
+    try:
+        labels = decode_label_png(png)
+    except InputFormatError:
+        return "missing or unreadable parsing map (expected a grey 8-bit label PNG)"
+    if labels.shape == hw:
+        return labels, []
+    return resize_parsing(labels, hw), ["parsing resized (nearest)"]
+
+
 def _write(
     spec: _ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
 ) -> dict[str, Any]:
-    h, w = cfg_content["image_hw"]
+    hw = (int(cfg_content["image_hw"][0]), int(cfg_content["image_hw"][1]))
     quality = int(cfg_content["jpeg_quality"])
-    schema = pose_schema((h, w), parsing=with_parsing, heatmaps=bool(cfg_content["store_heatmaps"]))
+    sigma = float(cfg_content["heatmap_sigma"])
+    schema = pose_schema(hw, parsing=with_parsing, heatmaps=bool(cfg_content["store_heatmaps"]))
     cols: dict[str, list[Any]] = {c.name: [] for c in schema.columns}
     rejected: list[tuple[str, str]] = []
     repaired: Counter[str] = Counter()
-    keep: dict[int, int] = {}
+    keep: dict[int, int] = {}  # record index in the spec -> index in the shard
     digest = hashlib.sha256()  # content of this shard's inputs, for the manifest's inputs_sha256
-    m = offimage_margin(float(cfg_content["heatmap_sigma"]))
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
-        raw = read_bytes(rec.image)
-        digest.update(f"{rec.name}\0{_sha(raw)}\0".encode())
-        prepared = prepare_jpeg(raw, (h, w), quality)
-        if isinstance(prepared, str):
-            rejected.append((item, prepared))
+        image = _record_image(rec, hw, quality, offimage_margin(sigma), digest.update)
+        if isinstance(image, str):
+            rejected.append((item, image))
             continue
-        data, scale, notes = prepared
-        kps = rec.kps.copy()
-        if scale is not None:
-            kps[:, :2] *= np.array(scale, np.float32)
-        outside = (kps[:, 2] > 0) & (
-            (kps[:, 0] < -m) | (kps[:, 0] > w - 1 + m) | (kps[:, 1] < -m) | (kps[:, 1] > h - 1 + m)
-        )
-        if outside.any():
-            kps[outside] = 0
-            notes.append("keypoints far outside the image marked missing")
+        data, kps, notes = image
         if with_parsing:
-            png = read_bytes(rec.parsing) if rec.parsing else b""
-            digest.update(_sha(png).encode())
-            try:
-                labels = decode_label_png(png)
-            except InputFormatError:
-                rejected.append(
-                    (item, "missing or unreadable parsing map (expected a grey 8-bit label PNG)")
-                )
+            parsing = _record_parsing(rec, hw, digest.update)
+            if isinstance(parsing, str):
+                rejected.append((item, parsing))
                 continue
-            if labels.shape != (h, w):
-                labels = resize_parsing(labels, (h, w))
-                notes.append("parsing resized (nearest)")
-            cols["parsing"].append(labels)
+            cols["parsing"].append(parsing[0])
+            notes += parsing[1]
         repaired.update(notes)
         keep[i] = len(cols["name"])
         cols["image"].append(data)
@@ -386,9 +410,7 @@ def _write(
         cols["name"].append(rec.name)
         cols["person"].append(rec.person)
         if "heatmaps" in cols:
-            cols["heatmaps"].append(
-                render_heatmaps(kps, (h, w), cfg_content["heatmap_sigma"]).astype(np.float16)
-            )
+            cols["heatmaps"].append(render_heatmaps(kps, hw, sigma).astype(np.float16))
     pairs = [(rank, keep[a], keep[b]) for rank, a, b in spec.pairs if a in keep and b in keep]
     table = np.asarray([(a, b) for _, a, b in pairs], dtype=np.int32).reshape(-1, 2)
     ranks = np.asarray([r for r, _, _ in pairs], dtype=np.int64)

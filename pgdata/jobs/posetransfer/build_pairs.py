@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -46,13 +44,12 @@ from pgdata.io.pose_csv import (
     write_pairs,
 )
 from pgdata.io.reports import REJECTED_CSV, count_reasons, write_rejected_csv
+from pgdata.parallel import parallel_map
 from pgdata.stages.keypoints import body25_to_coco18, crop_resize_yx_reference, xyc_to_yx, yx_to_xyc
 from pgdata.stages.pairs import PairRule, PairStats, make_pairs
 from pgdata.stages.parsing import resize_parsing
 
 __all__ = ["BuildPairsConfig", "BuildPairsResult", "SplitSummary", "run_build_pairs"]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -425,11 +422,9 @@ def _write_images(
         for r in rs
         if r.source is not None
     ]
-    if cfg.workers > 1:
-        with ProcessPoolExecutor(cfg.workers) as pool:
-            errors = list(_tick(pool.map(_convert_image, tasks, chunksize=64), progress))
-    else:
-        errors = list(_tick(map(_convert_image, tasks), progress))
+    errors = list(
+        parallel_map(_convert_image, tasks, workers=cfg.workers, chunksize=64, progress=progress)
+    )
     failed = {str(t[0]): e for t, e in zip(tasks, errors, strict=True) if e is not None}
     if failed and cfg.strict:
         src, err = next(iter(failed.items()))
@@ -443,13 +438,6 @@ def _write_images(
             else:
                 out[split].append(r)
     return out
-
-
-def _tick(it: Iterable[T], progress: Callable[[int], None] | None) -> Iterator[T]:
-    for x in it:
-        if progress is not None:
-            progress(1)
-        yield x
 
 
 def run_build_pairs(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from pgdata.io.images import encode_jpeg, encode_png
 from pgdata.io.inshop import INSHOP_CATEGORIES, InShopImage, flat_name, write_partition
 from pgdata.io.pose_csv import write_annotations
 from pgdata.labels import TORSO_JOINTS
+from pgdata.parallel import parallel_map
 from pgdata.stages.keypoints import xyc_to_yx
 from pgdata.stages.synth import VIEWS, random_appearance, random_body, render_person, synth_pose
 
@@ -146,11 +146,7 @@ def _render_identity(args: tuple[_Identity, int, tuple[int, int]]) -> list[_Rend
 
 def _rendered(cfg: SampleConfig, idents: list[_Identity]) -> Iterator[list[_Rendered]]:
     tasks = [(ident, cfg.seed, cfg.size_hw) for ident in idents]
-    if cfg.workers <= 1:
-        yield from map(_render_identity, tasks)
-        return
-    with ProcessPoolExecutor(cfg.workers) as pool:
-        yield from pool.map(_render_identity, tasks, chunksize=8)
+    yield from parallel_map(_render_identity, tasks, workers=cfg.workers, chunksize=8)
 
 
 def run_sample(cfg: SampleConfig, progress: Callable[[int], None] | None = None) -> SampleResult:
