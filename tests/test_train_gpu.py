@@ -32,6 +32,8 @@ def _train(data, out, *args, steps=2):
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("compile_", [False, True])
 def test_bf16_channels_last_matches_fp32_and_saves_cpu_loadable_weights(pose, tmp_path, compile_):
+    # compile = true on a CPU works too, but compiling G's forward and backward takes minutes
+    # there: it is checked here, where it matters
     fast = _train(pose, tmp_path / "fast", "--set", f"compile={str(compile_).lower()}")
     plain = _train(pose, tmp_path / "fp32", "--set", "amp=false", "--set", "channels_last=false")
     # same seed, same first batch: the first losses agree to bf16 precision

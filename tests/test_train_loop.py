@@ -210,14 +210,3 @@ def test_cuda_out_of_memory_suggests_smaller_batch_or_accumulation(pose, tmp_pat
     assert not list((tmp_path / "run").glob("ckpt-*"))
     monkeypatch.undo()  # a run that never checkpointed may be retried with another config
     _ok(_train(pose, tmp_path / "run", "--set", "batch_size=2", steps=1))
-
-
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
-def test_compile_trains_and_checkpoints_plain_keys(pose, tmp_path):
-    # about a minute of compilation on a CPU (cached by inductor afterwards)
-    run = tmp_path / "run"
-    _ok(_train(pose, run, "--set", "compile=true", steps=2))
-    ckpt = torch.load(run / "ckpt-000002.pt", weights_only=True)
-    g, _ = build_dptn(TINY_NETS)
-    g.load_state_dict(ckpt["G"])  # no "_orig_mod." prefixes
