@@ -39,7 +39,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import crawl, garments, pairs, preview, recipes, sample, shards, tryon
+    from pgdata.cli import crawl, garments, pairs, preview, recipes, sample, shards, train, tryon
 
     for cmd in (
         sample.sample,
@@ -52,6 +52,8 @@ def _register() -> None:
         crawl.crawl,
         garments.garments,
         *tryon.COMMANDS,
+        train.train_cmd,
+        train.models_cmd,
     ):
         cli.add_command(cmd)
 

@@ -133,7 +133,3 @@ def models_cmd(config: str | None) -> None:
                 click.echo(f"{path.stem} {name} {count_parameters(net)}")
     except PgdataError as e:
         raise click.ClickException(str(e)) from e
-
-
-if __name__ == "__main__":  # torchrun -m pgdata.cli.train ...
-    train_cmd(prog_name="pgdata train")
