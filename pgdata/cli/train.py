@@ -1,7 +1,7 @@
 """``pgdata train`` and ``pgdata models``: train a generator on shards; list network sizes.
 
 Under ``torchrun`` each process runs this command (``torchrun --nproc-per-node 2 -m
-pgdata.cli.train --config ... --data ... --out ...``); rank 0 writes and prints the summary.
+pgdata train --config ... --data ... --out ...``); rank 0 writes and prints the summary.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Data-parallel plumbing: one process per device under ``torchrun``, rank 0 writes.
 
-``torchrun --nproc-per-node N -m pgdata.cli.train ...`` sets ``RANK``, ``WORLD_SIZE`` and
+``torchrun --nproc-per-node N -m pgdata train ...`` sets ``RANK``, ``WORLD_SIZE`` and
 ``LOCAL_RANK``; :func:`setup` then joins the process group (gloo on CPU, nccl on CUDA). Without
 those variables it is a single process and nothing here communicates.
 
