@@ -41,10 +41,11 @@ def test_values_match_per_image_reference(folders: tuple[Path, Path]) -> None:
         sk_psnr(read_rgb(gt / n) / 255.0, read_rgb(pred / n) / 255.0, data_range=1)
         for n in sorted(p.name for p in res.pairs)
     ]
-    assert res.values["psnr"].value == pytest.approx(float(np.mean(expect)), rel=1e-12)
+    # folder scoring runs in float32, like DPTN's arrays: within 1e-5 dB of float64 skimage
+    assert res.values["psnr"].value == pytest.approx(float(np.mean(expect)), rel=0, abs=1e-5)
     assert res.values["psnr"].n == 5
     for i, name in enumerate(sorted(res.per_image)):
-        assert res.per_image[name]["psnr"] == pytest.approx(expect[i], rel=1e-12)
+        assert res.per_image[name]["psnr"] == pytest.approx(expect[i], rel=0, abs=1e-5)
     assert set(res.per_image["img0.png"]) == set(PAIRWISE)
     assert not res.missing and not res.extra and not res.unreadable
 

@@ -9,6 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 
 from pgdata.metrics.images import pad_white
+from pgdata.metrics.pairwise import pair_metrics
 from pgdata.metrics.psnr import psnr, psnr_preset
 from pgdata.metrics.ssim import (
     _filter_valid_cv2,
@@ -112,8 +113,10 @@ def test_patn_data_range_is_the_generated_images() -> None:
 
 def test_identical_images() -> None:
     assert torch.isinf(psnr_preset(GT, GT)).all()
-    torch.testing.assert_close(ssim_gfla51(GT, GT), torch.ones(4, dtype=torch.float64))
-    torch.testing.assert_close(ssim_patn(GT, GT, PAD), torch.ones(4, dtype=torch.float64))
+    ones = torch.ones(4, dtype=torch.float64)
+    torch.testing.assert_close(ssim_gfla51(GT, GT), ones, rtol=0, atol=1e-6)  # float32
+    torch.testing.assert_close(ssim_patn(GT, GT, PAD), ones, rtol=0, atol=1e-6)
+    torch.testing.assert_close(ssim_patn(GT, GT, dtype=torch.float64), ones, rtol=0, atol=1e-12)
 
 
 def test_psnr_is_per_image_with_data_range() -> None:
@@ -171,3 +174,16 @@ def test_cuda_matches_cpu() -> None:
         cpu = fn(PRED, GT, PAD)
         gpu = fn(PRED.cuda(), GT.cuda(), PAD).cpu()
         torch.testing.assert_close(gpu, cpu, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad", [None, PAD])
+def test_pair_metrics_equal_the_single_presets(pad: int | None) -> None:
+    got = pair_metrics(PRED, GT, pad_white_to=pad, workers=2)
+    torch.testing.assert_close(got["psnr"], psnr_preset(PRED, GT, pad), rtol=0, atol=1e-5)
+    torch.testing.assert_close(got["ssim_patn"], ssim_patn(PRED, GT, pad), rtol=0, atol=1e-7)
+    torch.testing.assert_close(got["ssim_gfla51"], ssim_gfla51(PRED, GT, pad), rtol=0, atol=1e-7)
+    only = pair_metrics(PRED[:1], GT[:1], ("ssim_patn",), pad)
+    assert set(only) == {"ssim_patn"}
+    torch.testing.assert_close(only["ssim_patn"], got["ssim_patn"][:1])
+    with pytest.raises(ValueError, match="not a pairwise preset"):
+        pair_metrics(PRED, GT, ("lpips_alex",))

@@ -19,12 +19,13 @@ from pgdata.errors import ConfigError
 from pgdata.metrics.fid import FeatureStats, frechet_distance
 from pgdata.metrics.fid_features import FID_SPECS, FidStream
 from pgdata.metrics.lpips import LPIPS, lpips_preset
+from pgdata.metrics.pairwise import pair_metrics
 from pgdata.metrics.pckh import pckh, pckh_target_name
-from pgdata.metrics.psnr import psnr_preset
-from pgdata.metrics.ssim import GFLA_WINDOW, ssim_gfla51, ssim_patn
+from pgdata.metrics.ssim import GFLA_WINDOW
 
 __all__ = [
     "FidEvaluator",
+    "PairwiseBatch",
     "KeypointFn",
     "LpipsEvaluator",
     "MetricValue",
@@ -53,14 +54,37 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(np.asarray(values, dtype=np.float64))) if values else math.nan
 
 
-_PAIRWISE: dict[str, Callable[[torch.Tensor, torch.Tensor, int | None], torch.Tensor]] = {
-    "psnr": psnr_preset,
-    "ssim_patn": ssim_patn,
-    "ssim_gfla51": ssim_gfla51,
-}
-
-
 _MIN_SIDE = {"psnr": 1, "ssim_patn": 11, "ssim_gfla51": GFLA_WINDOW}  # the SSIM window
+
+
+class PairwiseBatch:
+    """Computes the requested PSNR/SSIM presets of a batch in one :func:`pair_metrics` call,
+    shared by their :class:`PairwiseEvaluator` s (conversion, padding and moment maps once)."""
+
+    def __init__(self, presets: Sequence[str], pad_white: int | None, device: torch.device) -> None:
+        self.presets = tuple(presets)
+        self.pad_white = pad_white
+        self.device = device
+        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._values: dict[str, torch.Tensor] = {}
+
+    def fits(self, preset: str, pred: torch.Tensor) -> bool:
+        """Whether the images are at least the preset's window (after padding)."""
+        side = min(pred.shape[-2], max(pred.shape[-1], self.pad_white or 0))
+        return side >= _MIN_SIDE[preset]
+
+    def values(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self._batch is None or self._batch[0] is not pred or self._batch[1] is not gt:
+            if self.pad_white is not None and pred.shape[-1] > self.pad_white:
+                raise ConfigError(
+                    f"--pad-white {self.pad_white}: images are {pred.shape[-1]} wide, wider than "
+                    f"the padded width (padding is for 256×176 DeepFashion crops)"
+                )
+            todo = [p for p in self.presets if self.fits(p, pred)]
+            p, g = pred.to(self.device), gt.to(self.device)
+            self._values = pair_metrics(p, g, todo, self.pad_white) if todo else {}
+            self._batch = (pred, gt)
+        return self._values
 
 
 class PairwiseEvaluator:
@@ -69,37 +93,30 @@ class PairwiseEvaluator:
     Images smaller than the SSIM window skip the preset (with the reason) instead of failing.
     """
 
-    def __init__(self, preset: str, pad_white: int | None, device: str | torch.device) -> None:
+    def __init__(self, preset: str, shared: PairwiseBatch) -> None:
         self.preset = preset
-        self.fn = _PAIRWISE[preset]
-        self.pad_white = pad_white
-        self.device = torch.device(device)
+        self.shared = shared
         self.per_image: dict[str, float] = {}
         self.skipped: str | None = None
 
     def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
-        side = min(pred.shape[-2], max(pred.shape[-1], self.pad_white or 0))
-        if side < _MIN_SIDE[self.preset]:
+        if not self.shared.fits(self.preset, pred):
             self.skipped = (
                 f"images of {pred.shape[-1]}×{pred.shape[-2]} are smaller than the "
                 f"{_MIN_SIDE[self.preset]}-pixel window"
             )
         if self.skipped:
             return
-        if self.pad_white is not None and pred.shape[-1] > self.pad_white:
-            raise ConfigError(
-                f"--pad-white {self.pad_white}: images are {pred.shape[-1]} wide, wider than the "
-                f"padded width (padding is for 256×176 DeepFashion crops)"
-            )
-        vals = self.fn(pred.to(self.device), gt.to(self.device), self.pad_white)
+        vals = self.shared.values(pred, gt)[self.preset]
         self.per_image.update(zip(names, vals.tolist(), strict=True))
 
     def result(self) -> MetricValue:
+        extra: dict[str, object] = {"pad_white": self.shared.pad_white}
         if self.skipped:
             self.per_image.clear()
-            return MetricValue(None, 0, {"pad_white": self.pad_white}, skipped=self.skipped)
+            return MetricValue(None, 0, extra, skipped=self.skipped)
         vals = list(self.per_image.values())
-        return MetricValue(_mean(vals), len(vals), {"pad_white": self.pad_white})
+        return MetricValue(_mean(vals), len(vals), extra)
 
 
 class LpipsEvaluator:

@@ -26,6 +26,7 @@ from pgdata.metrics.evaluators import (
     FidEvaluator,
     LpipsEvaluator,
     MetricValue,
+    PairwiseBatch,
     PairwiseEvaluator,
 )
 from pgdata.metrics.fid import FeatureStats, cache_key, hash_files, load_stats, save_stats
@@ -129,12 +130,14 @@ def build_evaluators(
     """Evaluators for ``cfg.presets`` and ``{preset: reason}`` for the ones that cannot run."""
     evaluators: list[Evaluator] = []
     skipped: dict[str, str] = {}
+    pairwise = [n for n in cfg.presets if get_preset(n).family in ("psnr", "ssim")]
+    shared = PairwiseBatch(pairwise, cfg.pad_white, torch.device(cfg.device))
     for name in cfg.presets:
         preset = get_preset(name)
         if preset.family in ("params", "speed"):
             skipped[name] = _NEEDS_MODEL
         elif preset.family in ("psnr", "ssim"):
-            evaluators.append(PairwiseEvaluator(name, cfg.pad_white, cfg.device))
+            evaluators.append(PairwiseEvaluator(name, shared))
         elif preset.family == "lpips":
             heads = cfg.lpips_heads
             if heads is None and cfg.weights is not None and (cfg.weights / HEADS.name).is_file():

@@ -9,7 +9,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["UINT8_MAX", "check_pair", "chunks", "pad_white", "to_unit_float"]
+__all__ = [
+    "UINT8_MAX",
+    "Workspace",
+    "check_pair",
+    "chunks",
+    "pad_white",
+    "to_unit_float",
+    "unit_float_padded",
+]
 
 UINT8_MAX = 255.0
 
@@ -34,12 +42,17 @@ def chunks(n: int, device: torch.device, cpu_chunk: int) -> list[slice]:
 
 
 def to_unit_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 [0, 255] → ``dtype`` in [0, 1] (``x / 255``); float input is cast only."""
+    """uint8 [0, 255] → ``dtype`` in [0, 1] (``x / 255``); float input is cast only.
+
+    The result is contiguous (NCHW), whatever the input's memory layout (e.g. a permuted HWC
+    array), so later channel-wise work does not run on interleaved strides.
+    """
+    fmt = torch.contiguous_format
     if images.dtype == torch.uint8:
-        return images.to(dtype) / UINT8_MAX
+        return images.to(dtype, memory_format=fmt).div_(UINT8_MAX)
     if not images.is_floating_point():
         raise ValueError(f"expected uint8 or float images, got {images.dtype}")
-    return images.to(dtype)
+    return images.to(dtype, memory_format=fmt)
 
 
 def pad_white(images: torch.Tensor, width: int) -> torch.Tensor:
@@ -58,3 +71,52 @@ def pad_white(images: torch.Tensor, width: int) -> torch.Tensor:
     white = UINT8_MAX if images.dtype == torch.uint8 else 1.0
     left = (width - w) // 2
     return F.pad(images, (left, width - w - left), value=white)
+
+
+class Workspace:
+    """Named scratch tensors reused across the chunks of one metric call.
+
+    On CPU a fresh multi-MB tensor per chunk costs page faults that can take longer than the
+    arithmetic on it; a chunk smaller than the first uses a leading slice of the same buffer.
+    """
+
+    def __init__(self) -> None:
+        self._bufs: dict[str, torch.Tensor] = {}
+
+    def get(
+        self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor:
+        """An uninitialised ``shape`` tensor, the same one as last time when nothing changed."""
+        buf = self._bufs.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or buf.device != device:
+            buf = torch.empty(shape, dtype=dtype, device=device)
+            self._bufs[name] = buf
+        return buf
+
+
+def unit_float_padded(
+    images: torch.Tensor,
+    width: int | None,
+    dtype: torch.dtype,
+    workspace: Workspace,
+    name: str,
+) -> torch.Tensor:
+    """:func:`to_unit_float` then :func:`pad_white` to ``width`` (if given), into a reused buffer.
+
+    Returns a contiguous ``(B, C, H, max(W, width))`` view of ``workspace``'s buffer ``name``.
+    """
+    b, c, h, w = images.shape
+    width = w if width is None else width
+    if w > width:
+        raise ValueError(f"cannot pad images {w} wide to {width}")
+    if not (images.dtype == torch.uint8 or images.is_floating_point()):
+        raise ValueError(f"expected uint8 or float images, got {images.dtype}")
+    out = workspace.get(name, (b, c, h, width), dtype, images.device)
+    left = (width - w) // 2
+    region = out[..., left : left + w]
+    region.copy_(images)
+    if images.dtype == torch.uint8:
+        region.div_(UINT8_MAX)
+    out[..., :left].fill_(1.0)
+    out[..., left + w :].fill_(1.0)
+    return out

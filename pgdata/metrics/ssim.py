@@ -28,7 +28,7 @@ import cv2
 import torch
 import torch.nn.functional as F
 
-from pgdata.metrics.images import check_pair, chunks, pad_white, to_unit_float
+from pgdata.metrics.images import Workspace, check_pair, chunks, unit_float_padded
 
 __all__ = [
     "GAUSSIAN_SIGMA",
@@ -84,18 +84,20 @@ def _filter_valid_torch(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
     return F.conv2d(out, col, groups=m).contiguous()
 
 
-def _filter_valid_cv2(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """The same on CPU with OpenCV, one plane at a time, written in place (no layout copies).
+def _filter_valid_cv2(
+    maps: torch.Tensor, taps: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The same on CPU with OpenCV, one plane at a time, written into ``out`` (``maps``' shape).
 
     A uniform window uses ``cv2.blur`` (running sums, O(1) per pixel whatever the window); other
-    windows ``cv2.sepFilter2D``. Borders are computed and then cropped, so the border mode does not
-    enter the result.
+    windows ``cv2.sepFilter2D``. Borders are computed and then cropped (a view of ``out`` is
+    returned), so the border mode does not enter the result.
     """
     b, m, h, w = maps.shape
     k = taps.numel()
     r = k // 2
     src = maps.contiguous().numpy()
-    full = torch.empty_like(maps, memory_format=torch.contiguous_format)
+    full = torch.empty_like(maps, memory_format=torch.contiguous_format) if out is None else out
     dst = full.numpy()
     kernel = taps.to(maps.dtype).numpy()
     uniform = bool(torch.all(taps == taps[0]))
@@ -110,28 +112,64 @@ def _filter_valid_cv2(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
     return full[:, :, r : h - r, r : w - r]
 
 
-def _ssim_chunk(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    taps: torch.Tensor,
+def filter_valid(
+    maps: torch.Tensor, taps: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Valid separable correlation of every plane with ``taps ⊗ taps``: OpenCV on CPU (into
+    ``out`` when given), depthwise convolutions elsewhere."""
+    if maps.device.type == "cpu" and maps.dtype in (torch.float32, torch.float64):
+        return _filter_valid_cv2(maps, taps, out)
+    return _filter_valid_torch(maps, taps.to(maps))
+
+
+def moment_maps(
+    x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, 4C, H, W)`` maps ``x', y', x'² + y'², x'y'`` of the centred images, and the centre.
+
+    (Co)variances are shift-invariant: both images are centred on their joint per-image mean
+    (``(B, 1, 1, 1)``) so the second moments lose less to cancellation in float32; the local
+    means get the shift back in :func:`ssim_from_filtered`. ``x'² + y'²`` is one map because only
+    ``σx² + σy²`` enters SSIM.
+    """
+    b, c = x.shape[:2]
+    centre = 0.5 * (x.mean(dim=(1, 2, 3), keepdim=True) + y.mean(dim=(1, 2, 3), keepdim=True))
+    if out is None:
+        out = torch.empty((b, 4 * c, *x.shape[2:]), dtype=x.dtype, device=x.device)
+    xc, yc, sq, xy = torch.chunk(out, 4, dim=1)
+    torch.sub(x, centre, out=xc)
+    torch.sub(y, centre, out=yc)
+    torch.mul(xc, xc, out=sq).addcmul_(yc, yc)
+    torch.mul(xc, yc, out=xy)
+    return out, centre
+
+
+def ssim_from_filtered(
+    filtered: torch.Tensor,
+    centre: torch.Tensor,
     c1: torch.Tensor,
     c2: torch.Tensor,
     cov_norm: float,
+    tmp: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    # (co)variances are shift-invariant: centre both images on their joint mean first, so the
-    # second moments lose less to cancellation in float32; the means get the shift back
-    centre = 0.5 * (x.mean(dim=(1, 2, 3), keepdim=True) + y.mean(dim=(1, 2, 3), keepdim=True))
-    x, y = x - centre, y - centre
-    maps = torch.cat([x, y, x * x + y * y, x * y], dim=1)  # (B, 4C, H, W)
-    use_cv2 = maps.device.type == "cpu" and maps.dtype in (torch.float32, torch.float64)
-    filt = _filter_valid_cv2 if use_cv2 else _filter_valid_torch
-    ux, uy, uxxyy, uxy = torch.chunk(filt(maps, taps.to(x)), 4, dim=1)
-    var_sum = uxxyy - ux * ux - uy * uy  # vx + vy (population)
-    cov = uxy - ux * uy
-    ux, uy = ux + centre, uy + centre
-    num = (2.0 * ux * uy + c1) * (2.0 * cov_norm * cov + c2)
-    den = (ux * ux + uy * uy + c1) * (cov_norm * var_sum + c2)
-    per_image: torch.Tensor = (num / den).mean(dim=(1, 2, 3), dtype=torch.float64)
+    """Per-image mean SSIM ``(B,)`` float64 from filtered :func:`moment_maps` ``(B, 4C, H', W')``.
+
+    Works in place: ``filtered`` is overwritten; ``tmp`` (``(B, C, H', W')``) is scratch space.
+    With local means ``μx, μy`` and ``A1 = 2 μx μy + C1``, the luminance denominator is
+    ``μx² + μy² + C1 = (μx − μy)² + A1``.
+    """
+    ux, uy, var, cov = torch.chunk(filtered, 4, dim=1)
+    cov.addcmul_(ux, uy, value=-1.0)  # σxy of the centred images
+    var.addcmul_(ux, ux, value=-1.0).addcmul_(uy, uy, value=-1.0)  # σx² + σy²
+    den = torch.sub(ux, uy, out=tmp) if tmp is not None else ux - uy
+    den.square_()
+    ux.add_(centre)
+    uy.add_(centre)
+    num = ux.mul_(uy).mul_(2.0).add_(c1)  # A1
+    den.add_(num)  # B1
+    num.mul_(cov.mul_(2.0 * cov_norm).add_(c2))  # A1 A2
+    den.mul_(var.mul_(cov_norm).add_(c2))  # B1 B2
+    per_image: torch.Tensor = num.div_(den).mean(dim=(1, 2, 3)).to(torch.float64)
     return per_image
 
 
@@ -144,6 +182,7 @@ def ssim(
     sample_covariance: bool,
     k1: float = K1,
     k2: float = K2,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """Mean SSIM per image over channels and valid window positions.
 
@@ -155,28 +194,38 @@ def ssim(
             :func:`uniform_kernel1d`.
         data_range: ``R`` in ``C1 = (k1 R)², C2 = (k2 R)²``: a number or a ``(B,)`` tensor.
         sample_covariance: scale variances by ``N / (N − 1)``, ``N = k²`` (skimage's default).
+        workspace: buffers to reuse across calls (optional).
 
     Returns:
         ``(B,)`` float64. ``nan`` where ``R = 0`` meets a flat window (as skimage).
 
-    On CPU the filtering runs in OpenCV on :data:`CPU_CHUNK` images at a time (cache-sized
-    temporaries); elsewhere in two depthwise convolutions over the whole batch.
+    On CPU the work runs on :data:`CPU_CHUNK` images at a time in reused buffers, the filtering
+    in OpenCV; elsewhere on the whole batch with two depthwise convolutions.
     """
     check_pair(x, y)
     if not x.is_floating_point() or x.dtype != y.dtype:
         raise ValueError(f"expected two float batches of one dtype, got {x.dtype}, {y.dtype}")
+    b, c, h, w = x.shape
     k = taps.numel()
-    if min(x.shape[-2:]) < k:
-        raise ValueError(f"images {tuple(x.shape[-2:])} are smaller than the {k}×{k} window")
+    if min(h, w) < k:
+        raise ValueError(f"images {(h, w)} are smaller than the {k}×{k} window")
     n_win = k * k
     cov_norm = n_win / (n_win - 1) if sample_covariance else 1.0
     r = torch.as_tensor(data_range, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
-    r = r.expand(x.shape[0], 1, 1, 1)
+    r = r.expand(b, 1, 1, 1)
     c1, c2 = (k1 * r) ** 2, (k2 * r) ** 2
-    out = [
-        _ssim_chunk(x[sl], y[sl], taps, c1[sl], c2[sl], cov_norm)
-        for sl in chunks(x.shape[0], x.device, CPU_CHUNK)
-    ]
+    ws = workspace if workspace is not None else Workspace()
+    slices = chunks(b, x.device, CPU_CHUNK)
+    step = slices[0].stop - slices[0].start
+    out = []
+    for sl in slices:
+        n = sl.stop - sl.start
+        maps = ws.get("ssim_maps", (step, 4 * c, h, w), x.dtype, x.device)[:n]
+        full = ws.get("ssim_filtered", (step, 4 * c, h, w), x.dtype, x.device)[:n]
+        tmp = ws.get("ssim_tmp", (step, c, h - k + 1, w - k + 1), x.dtype, x.device)[:n]
+        maps, centre = moment_maps(x[sl], y[sl], out=maps)
+        filtered = filter_valid(maps, taps, out=full)
+        out.append(ssim_from_filtered(filtered, centre, c1[sl], c2[sl], cov_norm, tmp))
     return torch.cat(out)
 
 
@@ -185,16 +234,16 @@ def _preset(
     target: torch.Tensor,
     pad_white_to: int | None,
     dtype: torch.dtype,
-    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    score: Callable[[torch.Tensor, torch.Tensor, Workspace], torch.Tensor],
 ) -> torch.Tensor:
-    """Map to [0, 1] ``dtype``, pad, and ``score`` chunk by chunk (small temporaries on CPU)."""
+    """Map to [0, 1] ``dtype``, pad, and ``score`` chunk by chunk in reused buffers."""
     check_pair(pred, target)
+    ws = Workspace()
     out = []
     for sl in chunks(pred.shape[0], pred.device, CPU_CHUNK):
-        p, t = to_unit_float(pred[sl], dtype), to_unit_float(target[sl], dtype)
-        if pad_white_to is not None:
-            p, t = pad_white(p, pad_white_to), pad_white(t, pad_white_to)
-        out.append(score(p, t))
+        p = unit_float_padded(pred[sl], pad_white_to, dtype, ws, "pred")
+        t = unit_float_padded(target[sl], pad_white_to, dtype, ws, "target")
+        out.append(score(p, t, ws))
     return torch.cat(out)
 
 
@@ -211,9 +260,9 @@ def ssim_patn(
     """
     taps = gaussian_kernel1d()
 
-    def score(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def score(p: torch.Tensor, t: torch.Tensor, ws: Workspace) -> torch.Tensor:
         rng = p.amax(dim=(1, 2, 3)) - p.amin(dim=(1, 2, 3))
-        return ssim(p, t, taps=taps, data_range=rng, sample_covariance=False)
+        return ssim(p, t, taps=taps, data_range=rng, sample_covariance=False, workspace=ws)
 
     return _preset(pred, target, pad_white_to, dtype, score)
 
@@ -230,7 +279,7 @@ def ssim_gfla51(
     """
     taps = uniform_kernel1d(GFLA_WINDOW)
 
-    def score(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return ssim(p, t, taps=taps, data_range=1.0, sample_covariance=True)
+    def score(p: torch.Tensor, t: torch.Tensor, ws: Workspace) -> torch.Tensor:
+        return ssim(p, t, taps=taps, data_range=1.0, sample_covariance=True, workspace=ws)
 
     return _preset(pred, target, pad_white_to, dtype, score)

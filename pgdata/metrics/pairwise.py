@@ -1,0 +1,114 @@
+"""PSNR and both SSIM presets in one pass over a batch, sharing the work they have in common.
+
+The three per-pair presets read the same images: :func:`pair_metrics` maps each chunk to [0, 1]
+float32 and pads it once, builds the SSIM moment maps once and filters them with each window
+(11×11 Gaussian for ``ssim_patn``, 51×51 box for ``ssim_gfla51``), and takes PSNR from the same
+float32 buffers (MSE summed in float32 with pairwise summation: within 1e-5 dB of the float64
+:func:`~pgdata.metrics.psnr.psnr_preset`). Values equal the single-preset functions to float32
+round-off. This is what folder scoring and the benchmark run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+from pgdata.metrics.images import Workspace, check_pair, chunks, unit_float_padded
+from pgdata.metrics.ssim import (
+    CPU_CHUNK,
+    GFLA_WINDOW,
+    K1,
+    K2,
+    filter_valid,
+    gaussian_kernel1d,
+    moment_maps,
+    ssim_from_filtered,
+    uniform_kernel1d,
+)
+
+__all__ = ["PAIRWISE_PRESETS", "pair_metrics"]
+
+PAIRWISE_PRESETS = ("psnr", "ssim_patn", "ssim_gfla51")
+
+
+def pair_metrics(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    presets: Sequence[str] = PAIRWISE_PRESETS,
+    pad_white_to: int | None = None,
+    workers: int | None = None,
+) -> dict[str, torch.Tensor]:
+    """Per-pair values of ``presets`` (a subset of :data:`PAIRWISE_PRESETS`).
+
+    Args:
+        pred, target: ``(B, 3, H, W)`` uint8 (or [0, 1] float) batches of one shape.
+        presets: which values to compute.
+        pad_white_to: white padding width for all of them (``None``: unpadded).
+        workers: CPU threads working on parts of the batch at once (OpenCV and PyTorch release
+            the GIL); default ``torch.get_num_threads()`` on CPU, 1 elsewhere.
+
+    Returns:
+        ``{preset: (B,) float64}``.
+    """
+    check_pair(pred, target)
+    if workers is None:
+        workers = torch.get_num_threads() if pred.device.type == "cpu" else 1
+    parts = min(workers, pred.shape[0] // CPU_CHUNK)
+    if parts > 1:
+        bounds = [round(i * pred.shape[0] / parts) for i in range(parts + 1)]
+        with ThreadPoolExecutor(parts) as pool:
+            futures = [
+                pool.submit(pair_metrics, pred[a:b], target[a:b], presets, pad_white_to, 1)
+                for a, b in itertools.pairwise(bounds)
+            ]
+            results = [f.result() for f in futures]
+        return {name: torch.cat([r[name] for r in results]) for name in presets}
+    unknown = set(presets) - set(PAIRWISE_PRESETS)
+    if unknown:
+        raise ValueError(f"not a pairwise preset: {sorted(unknown)}")
+    b, c, h, w = pred.shape
+    width = w if pad_white_to is None else pad_white_to
+    windows = {
+        name: taps
+        for name, taps in (
+            ("ssim_patn", gaussian_kernel1d()),
+            ("ssim_gfla51", uniform_kernel1d(GFLA_WINDOW)),
+        )
+        if name in presets
+    }
+    for name, taps in windows.items():
+        if min(h, width) < taps.numel():
+            raise ValueError(f"{name}: images {(h, w)} are smaller than its window")
+    ws = Workspace()
+    dev, f32 = pred.device, torch.float32
+    out: dict[str, list[torch.Tensor]] = {name: [] for name in presets}
+    slices = chunks(b, dev, CPU_CHUNK)
+    step = slices[0].stop - slices[0].start
+    for sl in slices:
+        n = sl.stop - sl.start
+        p = unit_float_padded(pred[sl], pad_white_to, f32, ws, "pred")
+        t = unit_float_padded(target[sl], pad_white_to, f32, ws, "target")
+        if "psnr" in presets:
+            d = torch.sub(p, t, out=ws.get("diff", (n, c, h, width), f32, dev))
+            mse = d.square_().mean(dim=(1, 2, 3)).to(torch.float64)
+            out["psnr"].append(10.0 * torch.log10(1.0 / mse))
+        if not windows:
+            continue
+        maps, centre = moment_maps(p, t, out=ws.get("maps", (step, 4 * c, h, width), f32, dev)[:n])
+        for name, taps in windows.items():
+            k = taps.numel()
+            if name == "ssim_patn":  # data range of the generated image (after padding)
+                r = (p.amax(dim=(1, 2, 3)) - p.amin(dim=(1, 2, 3))).view(-1, 1, 1, 1)
+                cov_norm = 1.0
+            else:
+                r = torch.ones(n, 1, 1, 1, dtype=f32, device=dev)
+                cov_norm = k * k / (k * k - 1)
+            full = ws.get("filtered", (step, 4 * c, h, width), f32, dev)[:n]
+            tmp = ws.get(f"tmp{k}", (step, c, h - k + 1, width - k + 1), f32, dev)[:n]
+            filtered = filter_valid(maps, taps, out=full)
+            c1, c2 = (K1 * r) ** 2, (K2 * r) ** 2
+            out[name].append(ssim_from_filtered(filtered, centre, c1, c2, cov_norm, tmp))
+    return {name: torch.cat(vals) for name, vals in out.items()}
