@@ -1,7 +1,9 @@
 """Product extraction from HTML text: pure functions, no Scrapy objects needed.
 
-Order per field: schema.org ``Product`` JSON-LD → OpenGraph / meta tags → the store config's
-CSS/XPath selectors. A store whose pages carry JSON-LD needs no selectors at all.
+Order per field: schema.org ``Product`` in JSON-LD → microdata → RDFa (all three read by
+extruct, :mod:`~pgdata.crawl.extract.markup`) → a breadcrumb trail (category only) →
+OpenGraph ``og:*`` / ``product:*`` → the store config's CSS/XPath selectors. A store whose pages
+carry any schema.org product markup needs no selectors at all.
 
 >>> page = '<script type="application/ld+json">{"@type": "Product", "name": "Tee", '
 >>> page += '"image": "/t.jpg"}</script>'
@@ -19,14 +21,18 @@ from typing import Any
 from parsel import Selector
 
 from pgdata.crawl.config import PRODUCT_FIELDS, ProductRules
-from pgdata.crawl.extract import jsonld, opengraph
+from pgdata.crawl.extract import opengraph, schema
+from pgdata.crawl.extract.markup import read_markup
 from pgdata.crawl.extract.select import select_all, select_first
 from pgdata.crawl.extract.values import absolute_urls, clean_text, parse_price
 
-__all__ = ["Extracted", "canonical_category", "extract_product", "rewrite_image_url"]
+__all__ = ["SOURCES", "Extracted", "canonical_category", "extract_product", "rewrite_image_url"]
 
 # scalar fields in item order (``images`` is handled apart)
 SCALAR_FIELDS: tuple[str, ...] = tuple(f for f in PRODUCT_FIELDS if f != "images")
+# where a field can come from, in precedence order ("breadcrumb" for the category only)
+SOURCES = ("jsonld", "microdata", "rdfa", "breadcrumb", "opengraph", "selector")
+STRUCTURED = ("jsonld", "microdata", "rdfa")
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,7 @@ class Extracted:
 
     ``fields`` maps the names in :data:`SCALAR_FIELDS` to values (``price`` a float, the rest
     strings; absent = not found); ``images`` are absolute URLs after the store's rewrites;
-    ``sources`` says which extractor gave each field (``jsonld``, ``opengraph``, ``breadcrumb``,
-    ``selector``).
+    ``sources`` says which extractor gave each field (one of :data:`SOURCES`).
     """
 
     fields: dict[str, Any]
@@ -52,34 +57,47 @@ def rewrite_image_url(url: str, rewrites: tuple[tuple[str, str], ...]) -> str:
     return url
 
 
-def extract_product(html: str, url: str, rules: ProductRules | None = None) -> Extracted | None:
+def extract_product(
+    html: str, url: str, rules: ProductRules | None = None, *, product_url: str | None = None
+) -> Extracted | None:
     """Fields of the product on page ``html`` fetched from ``url``.
 
-    Returns ``None`` when the page shows no product: no JSON-LD product, ``og:type`` is not a
-    product and no store ``name`` selector matched, or no name or no image was found.
+    The page shows a product when it has a schema.org product (JSON-LD, microdata or RDFa),
+    an ``og:type`` of product, a match of the store's ``name`` selector, or, with no
+    ``og:type`` at all, an ``og:title`` and an ``og:image`` at a product URL. ``product_url``
+    is the store's product-URL pattern (searched in ``url``); ``None`` means the caller only
+    passes product pages (the spider does). Returns ``None`` for a page without a product, or
+    without a name or an image.
     """
     rules = rules or ProductRules()
+    markup = read_markup(html, url)
+    structured = {
+        "jsonld": schema.products(markup.jsonld),
+        "microdata": schema.products(markup.microdata),
+        "rdfa": schema.products(markup.rdfa),
+    }
+    found: list[tuple[str, dict[str, Any]]] = [
+        (source, schema.product_fields(nodes[0])) for source, nodes in structured.items() if nodes
+    ]
+    og = opengraph.og_fields(markup.opengraph)
+    found.append(("opengraph", og))
+    crumbs: list[str] = []
+    for nodes in (markup.jsonld, markup.microdata, markup.rdfa):
+        if crumbs := schema.breadcrumbs(nodes):
+            break
     sel = Selector(text=html, base_url=url)
-    blocks = jsonld.jsonld_blocks(sel)
-    nodes = jsonld.products(blocks)
-    ld = jsonld.product_fields(nodes[0]) if nodes else {}
-    meta = opengraph.meta_fields(sel)
-    crumbs = jsonld.breadcrumbs(blocks)
 
     picked: dict[str, Any] = {}
     sources: dict[str, str] = {}
     selector_hit = False
     for name in (*SCALAR_FIELDS, "images"):
-        candidates: list[tuple[str, Any]] = [
-            ("jsonld", ld.get(name)),
-            ("opengraph", meta.get(name)),
-        ]
+        candidates = [(source, values.get(name)) for source, values in found]
         if name == "category" and len(crumbs) > 1:
-            # a breadcrumb trail beats the generic og/meta category; the last crumb is often
-            # the product itself, so keep the trail without it
-            title = clean_text(str(ld.get("name", meta.get("name", ""))))
+            # a breadcrumb trail beats OpenGraph's category; the last crumb is often the
+            # product itself, so keep the trail without it
+            title = clean_text(str(next((v["name"] for _, v in found if v.get("name")), "")))
             trail = crumbs[:-1] if clean_text(crumbs[-1]) == title else crumbs
-            candidates.insert(1, ("breadcrumb", " > ".join(trail)))
+            candidates.insert(len(found) - 1, ("breadcrumb", " > ".join(trail)))
         if (css := rules.selector(name)) is not None:
             value: Any
             if name == "images":
@@ -98,7 +116,16 @@ def extract_product(html: str, url: str, rules: ProductRules | None = None) -> E
                 sources[name] = source
                 break
 
-    if not (nodes or opengraph.is_product_page(sel) or selector_hit):
+    kind = opengraph.og_type(markup.opengraph)
+    titled = kind is None and bool(og.get("name")) and bool(og.get("images"))
+    at_product_url = product_url is None or re.search(product_url, url) is not None
+    is_product = (
+        any(structured.values())
+        or opengraph.is_product_type(kind)
+        or selector_hit
+        or (titled and at_product_url)
+    )
+    if not is_product:
         return None
     images = absolute_urls(
         [rewrite_image_url(u, rules.image_url_rewrite) for u in picked.pop("images", [])], url

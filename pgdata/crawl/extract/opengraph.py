@@ -1,65 +1,66 @@
-"""OpenGraph and ``product:*`` / ``itemprop`` meta tags (pure)."""
+"""OpenGraph ``og:*`` / ``product:*`` properties (as read by extruct) → pgdata fields (pure)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from parsel import Selector
-
 from pgdata.crawl.extract.values import clean_text, parse_price
 
-__all__ = ["is_product_page", "meta_fields"]
+__all__ = ["is_product_type", "og_fields", "og_type"]
 
-# (pgdata field, meta property/name/itemprop names, first match wins)
-_META: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("product_id", ("product:retailer_item_id", "product:sku", "sku", "productID")),
-    ("name", ("og:title", "twitter:title")),
-    ("brand", ("product:brand", "og:brand", "brand")),
-    ("category", ("product:category", "category")),
-    ("price", ("product:price:amount", "og:price:amount", "price")),
-    ("currency", ("product:price:currency", "og:price:currency", "priceCurrency")),
-    ("color", ("product:color", "color")),
-    ("description", ("og:description", "description")),
+# (pgdata field, OpenGraph properties, first present wins)
+_OG: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("product_id", ("product:retailer_item_id", "product:sku")),
+    ("name", ("og:title",)),
+    ("brand", ("product:brand", "og:brand")),
+    ("category", ("product:category",)),
+    ("price", ("product:price:amount", "og:price:amount", "product:sale_price:amount")),
+    ("currency", ("product:price:currency", "og:price:currency")),
+    ("color", ("product:color",)),
+    ("description", ("og:description",)),
 )
+_IMAGES = ("og:image", "og:image:url", "og:image:secure_url")
 
 
-def _metas(sel: Selector) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for m in sel.xpath("//meta[@content]"):
-        key = m.attrib.get("property") or m.attrib.get("name") or m.attrib.get("itemprop")
-        if key:
-            out.setdefault(key.strip().lower(), []).append(m.attrib["content"])
-    return out
+def _values(og: dict[str, Any], key: str) -> list[str]:
+    v = og.get(key)
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return [x for x in v if isinstance(x, str)]
+    return []
 
 
-def meta_fields(sel: Selector) -> dict[str, Any]:
-    """Fields from meta tags (missing ones left out); ``images`` = every ``og:image``."""
-    metas = _metas(sel)
+def og_fields(og: dict[str, Any]) -> dict[str, Any]:
+    """Fields from OpenGraph properties (missing ones left out); ``images`` = every og image."""
     out: dict[str, Any] = {}
-    for field, names in _META:
-        for name in names:
-            values = metas.get(name.lower())
-            if not values:
-                continue
-            text = clean_text(values[0])
+    for name, keys in _OG:
+        for key in keys:
+            text = next((t for t in map(clean_text, _values(og, key)) if t), None)
             if text is None:
                 continue
-            if field == "price":
+            if name == "price":
                 price = parse_price(text)
                 if price is None:
                     continue
-                out[field] = price
+                out[name] = price
             else:
-                out[field] = text
+                out[name] = text
             break
-    images = metas.get("og:image", []) + metas.get("og:image:secure_url", [])
-    images += metas.get("og:image:url", []) + metas.get("twitter:image", [])
+    images = [u for key in _IMAGES for u in _values(og, key)]
     if images:
         out["images"] = images
     return out
 
 
-def is_product_page(sel: Selector) -> bool:
-    """``og:type`` says product (``product``, ``og:product``, ``product.item``)."""
-    kinds = [k.strip().lower() for k in _metas(sel).get("og:type", [])]
-    return any(k.startswith(("product", "og:product")) for k in kinds)
+def og_type(og: dict[str, Any]) -> str | None:
+    """``og:type`` in lower case, ``None`` when the page does not declare one."""
+    t = og.get("@type")
+    if isinstance(t, list):
+        t = next((x for x in t if isinstance(x, str) and x.strip()), None)
+    return t.strip().lower() if isinstance(t, str) and t.strip() else None
+
+
+def is_product_type(kind: str | None) -> bool:
+    """``og:type`` names a product (``product``, ``product.item``, ``og:product``)."""
+    return kind is not None and kind.startswith(("product", "og:product"))

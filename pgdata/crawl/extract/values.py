@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urljoin, urlsplit
 
-__all__ = ["absolute_urls", "clean_text", "parse_price"]
+from price_parser import Price
 
-_NUMBER = re.compile(r"\d[\d.,\s']*")
+__all__ = ["absolute_urls", "clean_text", "parse_price"]
 
 
 def clean_text(text: str | None) -> str | None:
@@ -19,26 +18,16 @@ def clean_text(text: str | None) -> str | None:
 
 
 def parse_price(text: str) -> float | None:
-    """A price from shop text: ``"29,900원"`` → 29900.0, ``"$1,299.50"`` → 1299.5,
-    ``"19,99 €"`` → 19.99, ``"1.299,00"`` → 1299.0; ``None`` without digits."""
-    m = _NUMBER.search(text)
-    if m is None:
+    """The amount of a price string in any common locale, via price-parser.
+
+    ``"29,900원"`` → 29900.0, ``"$1,299.50"`` → 1299.5, ``"19,99 €"`` → 19.99,
+    ``"1.299,00"`` → 1299.0, ``"1 299,90 €"`` → 1299.9, ``"CHF 1'299.50"`` → 1299.5,
+    ``"₹1,29,999"`` → 129999.0; ``None`` for text without digits (price-parser reads
+    ``"free"`` as 0, which is not a garment's price).
+    """
+    if not any(ch.isdigit() for ch in text):
         return None
-    s = re.sub(r"[\s']", "", m.group(0)).rstrip(".,")
-    last_dot, last_comma = s.rfind("."), s.rfind(",")
-    if last_dot >= 0 and last_comma >= 0:
-        # the later separator is the decimal one
-        dec = "." if last_dot > last_comma else ","
-        s = s.replace("," if dec == "." else ".", "").replace(dec, ".")
-    elif last_comma >= 0:
-        # "19,99" decimal; "29,900" / "1,299,000" thousands
-        s = s.replace(",", ".") if len(s) - last_comma - 1 == 2 else s.replace(",", "")
-    elif s.count(".") > 1 or (last_dot >= 0 and len(s) - last_dot - 1 == 3 and s[0] != "0"):
-        s = s.replace(".", "")  # "1.299.000" / "29.900" thousands
-    try:
-        return float(s)
-    except ValueError:
-        return None
+    return Price.fromstring(text).amount_float
 
 
 def absolute_urls(urls: list[str], base: str) -> list[str]:
