@@ -1,6 +1,4 @@
-"""PyTorch loading of shards: DPTN/PATN-style pose-transfer pairs and HR-VITON-style try-on samples.
-
-Pose transfer (:class:`PoseTransferDataset`):
+"""PyTorch loading of pose-transfer shards: DPTN/PATN-style pairs (:class:`PoseTransferDataset`).
 
 Workers do the per-sample work (read two JPEG slices, decode, optional flip) and hand back uint8
 images and keypoints, which are small to move between processes. The 18-channel heatmaps are
@@ -13,8 +11,6 @@ rendered from the keypoints for the whole batch in one call: either in the colla
 - ``K1``, ``K2``: float32 (B, 18, 3) keypoints x, y, visibility;
 - ``P1_path``, ``P2_path``: image names (as DPTN's loader names them).
 
-Try-on (:class:`TryonDataset` + ``default_collate`` + :func:`tryon_to_device`): see their docs.
-
 HDF5 files are opened lazily in each process (see :class:`pgdata.shards.ShardReader`), so the
 dataset works with ``num_workers`` 0 or more, ``fork`` or ``spawn``, and a ``DistributedSampler``.
 """
@@ -25,22 +21,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
+from pgdata.data.common import decode_column, normalise
 from pgdata.errors import InputFormatError
-from pgdata.labels import HRVITON_13_GROUPS
 from pgdata.shards.manifest import read_manifest
 from pgdata.shards.reader import ShardReader
 from pgdata.stages.heatmaps import DEFAULT_SIGMA, render_heatmaps_torch
 from pgdata.stages.keypoints import flip_keypoints
 
-__all__ = ["PoseCollate", "PoseTransferDataset", "TryonDataset", "to_device", "tryon_to_device"]
-
-# OpenCV >= 4.10 decodes straight to RGB
-_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
+__all__ = ["PoseCollate", "PoseTransferDataset", "to_device"]
 
 
 class PoseTransferDataset(Dataset[dict[str, Any]]):
@@ -107,7 +99,7 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
     def __getitem__(self, index: int) -> dict[str, Any]:
         s, a, b = int(self._shard[index]), int(self._a[index]), int(self._b[index])
         reader = self.readers[s]
-        img1, img2 = _decode_rgb(reader, "image", a), _decode_rgb(reader, "image", b)
+        img1, img2 = decode_column(reader, "image", a), decode_column(reader, "image", b)
         k1, k2 = self._keypoints[s][a], self._keypoints[s][b]
         if self.flip_prob > 0:
             rng = np.random.default_rng((self.seed, self.epoch, index))
@@ -123,11 +115,6 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
             "P1_path": str(self._names[s][a]),
             "P2_path": str(self._names[s][b]),
         }
-
-
-def _normalise(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) → float32 in [-1, 1] (ToTensor + Normalize(0.5, 0.5))."""
-    return images.to(torch.float32).div_(127.5).sub_(1.0)
 
 
 class PoseCollate:
@@ -153,8 +140,8 @@ class PoseCollate:
 
 def _finish(batch: dict[str, Any], sigma: float) -> dict[str, Any]:
     h, w = batch["P1"].shape[-2:]
-    batch["P1"] = _normalise(batch["P1"])
-    batch["P2"] = _normalise(batch["P2"])
+    batch["P1"] = normalise(batch["P1"])
+    batch["P2"] = normalise(batch["P2"])
     batch["BP1"] = render_heatmaps_torch(batch["K1"], (h, w), sigma)
     batch["BP2"] = render_heatmaps_torch(batch["K2"], (h, w), sigma)
     return batch
@@ -171,106 +158,3 @@ def to_device(
     if moved["P1"].dtype == torch.uint8:
         return _finish(moved, sigma)
     return moved
-
-
-# --------------------------------------------------------------------------------------- try-on
-
-_TRYON_IMAGES = ("image", "agnostic", "cloth", "densepose")
-_TRYON_LABELS = ("parse", "parse_agnostic", "cloth_mask")
-
-
-def _group_lut() -> np.ndarray:
-    lut = np.zeros(256, dtype=np.int64)
-    for channel, (_, ids) in enumerate(HRVITON_13_GROUPS):
-        lut[list(ids)] = channel
-    return lut
-
-
-class TryonDataset(Dataset[dict[str, Any]]):
-    """Records of one split of a try-on shard folder (``pgdata build --recipe pipelines/viton-hd.toml``).
-
-    A sample holds uint8 tensors (decode happens in the worker): ``image``, ``agnostic``,
-    ``cloth``, ``densepose`` (when stored) as (3, H, W); ``parse``, ``parse_agnostic``,
-    ``cloth_mask`` as (H, W); ``keypoints`` (25, 3) BODY_25; ``im_name``, ``c_name`` as
-    HR-VITON names them. :func:`tryon_to_device` turns a collated batch into HR-VITON's inputs.
-    """
-
-    def __init__(self, folder: str | Path, split: str = "test") -> None:
-        self.folder = Path(folder)
-        manifest = read_manifest(self.folder)
-        if manifest.schema.name != "tryon":
-            raise InputFormatError(
-                self.folder, f"schema {manifest.schema.name!r} is not a try-on shard set"
-            )
-        entries = manifest.split_shards(split)
-        if not entries:
-            splits = sorted({s.split for s in manifest.shards})
-            raise InputFormatError(
-                self.folder, f"no shards for split {split!r}; splits here: {splits}"
-            )
-        self.columns = {c.name for c in manifest.schema.columns}
-        self.readers = [ShardReader(self.folder / e.file) for e in entries]
-        self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
-        self._names = []
-        for r in self.readers:
-            self._names.append((r.column("person"), r.column("cloth_id")))
-            r.close()
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        s, i = self._index[index]
-        reader = self.readers[s]
-        out: dict[str, Any] = {}
-        for col in _TRYON_IMAGES:
-            if col in self.columns:
-                out[col] = torch.from_numpy(_decode_rgb(reader, col, i)).permute(2, 0, 1)
-        for col in _TRYON_LABELS:
-            out[col] = torch.from_numpy(reader.array(col, i))
-        out["keypoints"] = torch.from_numpy(reader.array("keypoints", i).astype(np.float32))
-        out["im_name"] = f"{self._names[s][0][i]}.jpg"
-        out["c_name"] = f"{self._names[s][1][i]}.jpg"
-        return out
-
-
-def _decode_rgb(reader: ShardReader, column: str, i: int) -> np.ndarray:
-    buf = np.frombuffer(reader.encoded(column, i), np.uint8)
-    img = cv2.imdecode(buf, _IMREAD_RGB if _IMREAD_RGB is not None else cv2.IMREAD_COLOR)
-    if img is None:
-        raise InputFormatError(
-            reader.path, f"record {i}: {column} does not decode; run `pgdata verify`"
-        )
-    return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def tryon_to_device(batch: dict[str, Any], device: str | torch.device) -> dict[str, Any]:
-    """A ``default_collate``-d :class:`TryonDataset` batch → HR-VITON-style float inputs on ``device``.
-
-    Images become float32 in [-1, 1]; ``cloth_mask`` float32 (B, 1, H, W) in {0, 1} (``>= 128``);
-    ``parse``/``parse_agnostic`` stay int64 ids and also come as HR-VITON's 13 grouped one-hot
-    channels ``parse13``/``parse_agnostic13`` (B, 13, H, W).
-    """
-    out: dict[str, Any] = {}
-    lut = torch.from_numpy(_group_lut()).to(device)
-    for key, value in batch.items():
-        if not isinstance(value, torch.Tensor):
-            out[key] = value
-            continue
-        value = value.to(device, non_blocking=True)
-        if key in _TRYON_IMAGES:
-            out[key] = _normalise(value)
-        elif key == "cloth_mask":
-            out[key] = (value >= 128).to(torch.float32).unsqueeze(1)
-        elif key in ("parse", "parse_agnostic"):
-            ids = value.to(torch.int64)
-            out[key] = ids
-            groups = lut[ids]  # (B, H, W) channel per pixel
-            out[key + "13"] = (
-                torch.nn.functional.one_hot(groups, len(HRVITON_13_GROUPS))
-                .permute(0, 3, 1, 2)
-                .to(torch.float32)
-            )
-        else:
-            out[key] = value
-    return out
