@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -29,6 +29,7 @@ __all__ = [
     "SizeHW",
     "SizeWH",
     "bundled_option",
+    "choice_option",
     "echo_result",
     "force_option",
     "make_config",
@@ -38,6 +39,7 @@ __all__ = [
     "root_argument",
     "run_job",
     "seed_option",
+    "shown_option",
     "strict_option",
     "workers_option",
 ]
@@ -111,6 +113,18 @@ def bundled_option(flag: str, kind: BundledKind, *, help: str, required: bool = 
             raise click.BadParameter(str(e), ctx, param) from None
 
     return click.option(flag, metavar="NAME|FILE", required=required, callback=resolve, help=help)
+
+
+def choice_option(*decls: str, choices: Sequence[str], help: str) -> Decorator:
+    """An option taking one of ``choices`` (a constant of the library); the first is the default."""
+    return click.option(
+        *decls, type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+def shown_option(*decls: str, default: Any, help: str, **kwargs: Any) -> Decorator:
+    """An option whose default ``--help`` shows (``kwargs`` go to :func:`click.option`)."""
+    return click.option(*decls, default=default, show_default=True, help=help, **kwargs)
 
 
 def out_dir_option(help: str) -> Decorator:

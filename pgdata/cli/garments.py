@@ -2,84 +2,68 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 
 from pgdata.cli._common import (
     DIR,
     SizeWH,
+    choice_option,
     make_config,
     out_dir_option,
     quality_option,
     run_job,
+    shown_option,
     workers_option,
 )
 from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
-from pgdata.stages.cloth_mask import METHODS, MaskMethod
+from pgdata.stages.cloth_mask import METHODS
 
 
 @click.command("garments", short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).")
 @click.argument("src", type=DIR)
 @out_dir_option("Output folder (cloth/, cloth-mask/, garments.jsonl, rejected.csv, garments.json).")
-@click.option(
+@shown_option(
     "--size",
     "size_wh",
     type=SizeWH(),
     default="768x1024",
-    show_default=True,
     help="Output WIDTHxHEIGHT (note: width first, as VITON-HD says 768x1024; build-pairs --images is HEIGHTxWIDTH).",
 )
-@click.option(
+@choice_option(
     "--mask",
     "method",
-    type=click.Choice(METHODS),
-    default="auto",
-    show_default=True,
+    choices=METHODS,
     help="Cloth mask: auto = alpha channel when present, else threshold against the border colour; rgb-cut = VITON-HD's all-channels>240 rule; grabcut = threshold refined by GrabCut (slower).",
 )
-@click.option(
+@shown_option(
     "--max-upscale",
     type=click.FloatRange(min=1.0),
     default=1.25,
-    show_default=True,
     help="Reject garments that would be enlarged more than this to fill the size.",
 )
-@click.option(
+@shown_option(
     "--hash-bits",
     type=click.IntRange(0, 64),
     default=6,
-    show_default=True,
     help="Near duplicate: grey perceptual hashes at most this many bits apart (of 64) ...",
 )
-@click.option(
+@shown_option(
     "--color-delta-e",
     type=click.FloatRange(min=0),
     default=12.0,
-    show_default=True,
     help="... and mean colours at most this far apart (CIE76 ΔE); larger = colour variant, kept.",
 )
 @quality_option()
 @workers_option()
-@click.option(
+@shown_option(
     "--shard-mb",
     type=click.FloatRange(min=0.001),
     default=128.0,
-    show_default=True,
     help="HDF5 shards in OUT/shards/ roll over at about this many MB.",
 )
-def garments(
-    src: Path,
-    out: Path,
-    size_wh: tuple[int, int],
-    method: MaskMethod,
-    max_upscale: float,
-    hash_bits: int,
-    color_delta_e: float,
-    quality: int,
-    workers: int,
-    shard_mb: float,
-) -> None:
+def garments(**options: Any) -> None:
     """Turn the images of a `pgdata crawl` folder SRC into a garment set, without network.
 
     \b
@@ -93,19 +77,7 @@ def garments(
     Exact duplicates (same bytes) and near duplicates (same shape and colour) are dropped;
     the same garment in another colour is kept. <id> is the start of the image's sha256.
     """
-    cfg = make_config(
-        GarmentsConfig,
-        src=src,
-        out=out,
-        size_wh=size_wh,
-        method=method,
-        max_upscale=max_upscale,
-        hash_bits=hash_bits,
-        color_delta_e=color_delta_e,
-        quality=quality,
-        workers=workers,
-        shard_mb=shard_mb,
-    )
+    cfg = make_config(GarmentsConfig, **options)
     run_job(
         lambda update: run_garments(cfg, progress=update), desc="garments", lines=lambda r: r.files
     )

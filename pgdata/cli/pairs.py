@@ -11,12 +11,14 @@ from pgdata.cli._common import (
     DIR,
     FILE,
     SizeHW,
+    choice_option,
     echo_result,
     make_config,
     out_dir_option,
     quality_option,
     run_job,
     seed_option,
+    shown_option,
     strict_option,
     workers_option,
 )
@@ -74,11 +76,9 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     type=click.Path(exists=True, path_type=Path),
     help="With --root: an annotation CSV in the source frame, or a folder of OpenPose JSON files (<stem>_keypoints.json, BODY_25 or COCO-18). Default: ROOT/keypoints.csv (what `pgdata sample` writes).",
 )
-@click.option(
+@choice_option(
     "--naming",
-    type=click.Choice(NAMINGS),
-    default="patn",
-    show_default=True,
+    choices=NAMINGS,
     help="DeepFashion flat names: patn = fashionWOMENBlouses_Shirtsid..._1front.jpg (PATN/GFLA/DPTN), defgan = fasionWOMENBlousesShirtsid... (Deformable-GAN).",
 )
 @click.option(
@@ -100,17 +100,15 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     default=None,
     help="Pair grouping: prefix = text before the first '_' (reference); outfit = text before the last '_'. Default: outfit when the names are PATN-style DeepFashion names (fashionWOMENBlouses_Shirts...; the key is inferred from PATN's published counts, see docs), else prefix.",
 )
-@click.option(
+@shown_option(
     "--required-joints",
     default=",".join(map(str, TORSO_JOINTS)),
-    show_default=True,
     callback=_joints,
     help="Keep an image only if these COCO-18 joints are present ('none' keeps all).",
 )
-@click.option(
+@shown_option(
     "--exclude-prefixes",
     default="-1,0000",
-    show_default=True,
     callback=_prefixes,
     help="Drop names starting with these (Market-1501 junk and distractors); 'none' keeps all.",
 )
@@ -120,11 +118,10 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     default=None,
     help="Cap pairs per group (seeded choice, order kept). Default: no cap (reference).",
 )
-@click.option(
+@shown_option(
     "--test-cap",
     type=click.IntRange(min=1),
     default=12000,
-    show_default=True,
     help="Keep at most this many test pairs (seeded permutation, reference 12000).",
 )
 @click.option(

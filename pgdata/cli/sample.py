@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from pgdata.cli._common import SizeHW, make_config, run_job, seed_option, workers_option
+from pgdata.cli._common import (
+    SizeHW,
+    choice_option,
+    make_config,
+    run_job,
+    seed_option,
+    shown_option,
+    workers_option,
+)
 from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 
@@ -16,23 +24,18 @@ TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
 
 @click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--ids", default=24, show_default=True, type=click.IntRange(min=1), help="Number of identities."
-)
-@click.option(
+@shown_option("--ids", default=24, type=click.IntRange(min=1), help="Number of identities.")
+@shown_option(
     "--views",
     default=4,
-    show_default=True,
     type=click.IntRange(1, 6),
     help="Images per identity (In-shop view kinds: front, side, back, full, additional, flat).",
 )
 @seed_option("Random seed; same seed, same bytes.")
 @workers_option("Rendering processes.")
-@click.option(
+@choice_option(
     "--kind",
-    type=click.Choice(KINDS),
-    default=KINDS[0],
-    show_default=True,
+    choices=KINDS,
     help="inshop: DeepFashion In-shop tree; tryon: VITON-HD persons and garments (--ids persons).",
 )
 @click.option(

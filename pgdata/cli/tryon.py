@@ -14,10 +14,12 @@ from pgdata.cli._common import (
     FILE,
     Progress,
     bundled_option,
+    choice_option,
     force_option,
     make_config,
     root_argument,
     run_job,
+    shown_option,
     strict_option,
 )
 from pgdata.errors import ConfigError
@@ -25,14 +27,13 @@ from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
 from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
 from pgdata.jobs.tryon.common import StageResult
 from pgdata.jobs.tryon.densepose import BACKENDS as DENSEPOSE_BACKENDS
-from pgdata.jobs.tryon.densepose import Backend as DenseposeBackend
 from pgdata.jobs.tryon.densepose import DenseposeConfig, run_densepose
 from pgdata.jobs.tryon.keypoints import BACKENDS as KEYPOINT_BACKENDS
 from pgdata.jobs.tryon.keypoints import Backend as KeypointBackend
 from pgdata.jobs.tryon.keypoints import KeypointsConfig, run_keypoints
-from pgdata.jobs.tryon.parsing import SCHEME_NAMES, ParsingConfig, Scheme, run_parsing
+from pgdata.jobs.tryon.parsing import SCHEME_NAMES, ParsingConfig, run_parsing
 from pgdata.jobs.tryon.pipeline import STAGES, load_tryon_recipe, run_tryon_pipeline
-from pgdata.stages.cloth_mask import METHODS, MaskMethod
+from pgdata.stages.cloth_mask import METHODS
 
 
 def _stage_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,6 +44,11 @@ def _stage_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return force_option()(f)
 
 
+def _import_option(help: str) -> Callable[[Callable[..., Any]], Any]:
+    """``--import DIR``: a folder of an external tool's outputs."""
+    return click.option("--import", "import_dir", type=DIR, help=help)
+
+
 def _run_stage(run: Callable[[Progress], StageResult], stage: str) -> None:
     """Run one stage; rejected items on stderr, the stage summary on stdout."""
     run_job(run, desc=stage, notes=lambda r: [f"rejected {i}: {why}" for i, why in r.rejected])
@@ -50,23 +56,17 @@ def _run_stage(run: Callable[[Progress], StageResult], stage: str) -> None:
 
 @click.command("parsing", short_help="Import human parsing into image-parse-v3/.")
 @root_argument
-@click.option(
-    "--import",
-    "import_dir",
-    type=DIR,
-    help="Parser outputs: <id>.png or <split>/<id>.png (label, palette or exact-palette RGB PNGs).",
+@_import_option(
+    "Parser outputs: <id>.png or <split>/<id>.png (label, palette or exact-palette RGB PNGs)."
 )
-@click.option(
+@choice_option(
     "--scheme",
-    type=click.Choice(SCHEME_NAMES),
-    default=SCHEME_NAMES[0],
-    show_default=True,
+    choices=SCHEME_NAMES,
     help="Label scheme of the inputs; converted to VITON-HD ids (CIHP with 10 = neck).",
 )
-@click.option(
+@shown_option(
     "--smooth/--no-smooth",
     default=False,
-    show_default=True,
     help="Upsample smaller maps with HR-VITON's smoothing (bilinear one-hot, 15x15 Gaussian sigma 3) instead of nearest.",
 )
 @click.option(
@@ -78,94 +78,45 @@ def _run_stage(run: Callable[[Progress], StageResult], stage: str) -> None:
     help="Weights file passed to the --backend factory.",
 )
 @_stage_options
-def parsing(
-    root: Path,
-    import_dir: Path | None,
-    scheme: Scheme,
-    smooth: bool,
-    backend: str | None,
-    weights: Path | None,
-    force: bool,
-    strict: bool,
-) -> None:
+def parsing(root: Path, **options: Any) -> None:
     """Fill ROOT/image-parse-v3/<id>.png (mode P, VITON-HD palette) for every ROOT/image/<id>.
 
     ROOT is one split folder (ROOT/image/) or a folder with train/ and test/ split folders.
     """
-    cfg = make_config(
-        ParsingConfig,
-        root=root,
-        import_dir=import_dir,
-        scheme=scheme,
-        smooth=smooth,
-        backend=backend,
-        weights=weights,
-        force=force,
-        strict=strict,
-    )
+    cfg = make_config(ParsingConfig, root=root, **options)
     _run_stage(lambda update: run_parsing(cfg, update), "parsing")
 
 
 @click.command("keypoints", short_help="BODY_25 OpenPose JSON and renderings.")
 @root_argument
-@click.option(
+@choice_option(
     "--backend",
-    type=click.Choice(KEYPOINT_BACKENDS),
-    default=KEYPOINT_BACKENDS[0],
-    show_default=True,
+    choices=KEYPOINT_BACKENDS,
     help="openpose-json: import OpenPose output (BODY_25 or COCO-18); mediapipe: estimate offline (extra 'mediapipe').",
 )
-@click.option(
-    "--import",
-    "import_dir",
-    type=DIR,
-    help="OpenPose JSON folder (<id>_keypoints.json), for --backend openpose-json.",
-)
-@click.option(
+@_import_option("OpenPose JSON folder (<id>_keypoints.json), for --backend openpose-json.")
+@shown_option(
     "--min-visibility",
     default=0.5,
-    show_default=True,
     type=click.FloatRange(0, 1),
     help="mediapipe: landmarks less visible than this are missing.",
 )
 @_stage_options
-def keypoints(
-    root: Path,
-    backend: KeypointBackend,
-    import_dir: Path | None,
-    min_visibility: float,
-    force: bool,
-    strict: bool,
-) -> None:
+def keypoints(root: Path, **options: Any) -> None:
     """Fill ROOT/openpose_json/<id>_keypoints.json (OpenPose 1.3, BODY_25) and
     ROOT/openpose_img/<id>_rendered.png for every person photo."""
-    cfg = make_config(
-        KeypointsConfig,
-        root=root,
-        backend=backend,
-        import_dir=import_dir,
-        min_visibility=min_visibility,
-        force=force,
-        strict=strict,
-    )
+    cfg = make_config(KeypointsConfig, root=root, **options)
     _run_stage(lambda update: run_keypoints(cfg, update), "keypoints")
 
 
 @click.command("densepose", short_help="HR-VITON image-densepose/ pictures.")
 @root_argument
-@click.option(
+@choice_option(
     "--backend",
-    type=click.Choice(DENSEPOSE_BACKENDS),
-    default=DENSEPOSE_BACKENDS[0],
-    show_default=True,
+    choices=DENSEPOSE_BACKENDS,
     help="import: precomputed outputs; detectron2: run DensePose R-CNN (detectron2 installed).",
 )
-@click.option(
-    "--import",
-    "import_dir",
-    type=DIR,
-    help="Precomputed DensePose: <id>.npy / .npz / _IUV.png / .png / .jpg (see README).",
-)
+@_import_option("Precomputed DensePose: <id>.npy / .npz / _IUV.png / .png / .jpg (see README).")
 @click.option(
     "--config",
     "config_file",
@@ -178,53 +129,34 @@ def keypoints(
     help="detectron2: model weights file.",
 )
 @_stage_options
-def densepose(
-    root: Path,
-    backend: DenseposeBackend,
-    import_dir: Path | None,
-    config_file: Path | None,
-    weights: Path | None,
-    force: bool,
-    strict: bool,
-) -> None:
+def densepose(root: Path, **options: Any) -> None:
     """Fill ROOT/image-densepose/<id>.jpg: fine parts in PARULA colours, opaque on black."""
-    cfg = make_config(
-        DenseposeConfig,
-        root=root,
-        backend=backend,
-        import_dir=import_dir,
-        config_file=config_file,
-        weights=weights,
-        force=force,
-        strict=strict,
-    )
+    cfg = make_config(DenseposeConfig, root=root, **options)
     _run_stage(lambda update: run_densepose(cfg, update), "densepose")
 
 
 @click.command("agnostic", short_help="HR-VITON agnostic-v3.2 and parse-agnostic maps.")
 @root_argument
 @_stage_options
-def agnostic(root: Path, force: bool, strict: bool) -> None:
+def agnostic(root: Path, **options: Any) -> None:
     """Fill ROOT/agnostic-v3.2/<id>.jpg and ROOT/image-parse-agnostic-v3.2/<id>.png from the
     photo, its parsing and its BODY_25 keypoints (HR-VITON's rules, any image size)."""
-    cfg = make_config(AgnosticConfig, root=root, force=force, strict=strict)
+    cfg = make_config(AgnosticConfig, root=root, **options)
     _run_stage(lambda update: run_agnostic(cfg, update), "agnostic")
 
 
 @click.command("cloth-mask", short_help="VITON-HD cloth-mask/ for every garment.")
 @root_argument
-@click.option(
+@choice_option(
     "--method",
-    type=click.Choice(METHODS),
-    default=METHODS[0],
-    show_default=True,
+    choices=METHODS,
     help="auto: the alpha channel when the garment has one, else threshold (light background, morphology, largest component); rgb-cut: VITON-HD's all-channels > 240 rule; grabcut refines threshold.",
 )
 @_stage_options
-def cloth_mask(root: Path, method: MaskMethod, force: bool, strict: bool) -> None:
+def cloth_mask(root: Path, **options: Any) -> None:
     """Fill ROOT/cloth-mask/<cid>.jpg (greyscale JPEG, garment 255) for every ROOT/cloth/<cid>;
     transparent PNG garments are also flattened onto white into ROOT/cloth/<cid>.jpg."""
-    cfg = make_config(ClothMaskConfig, root=root, method=method, force=force, strict=strict)
+    cfg = make_config(ClothMaskConfig, root=root, **options)
     _run_stage(lambda update: run_cloth_mask(cfg, update), "cloth-mask")
 
 

@@ -25,7 +25,6 @@ from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_open
 
 __all__ = [
-    "INSHOP_VIEWS",
     "NAMINGS",
     "PATN_NAME_RE",
     "InShopImage",
@@ -42,14 +41,6 @@ __all__ = [
 
 Naming = Literal["patn", "defgan"]
 NAMINGS: tuple[Naming, ...] = ("patn", "defgan")
-INSHOP_VIEWS: dict[int, str] = {
-    1: "front",
-    2: "side",
-    3: "back",
-    4: "full",
-    6: "flat",
-    7: "additional",
-}
 INSHOP_CATEGORIES: dict[str, tuple[str, ...]] = {
     "MEN": (
         "Denim",

@@ -3,10 +3,10 @@
 Every shard kind (pose transfer, try-on, garments, and the kinds to come) builds the same way:
 
 1. **plan**: cut the records into shards with :func:`pack` (size rollover, never mixing splits),
-   name them with :func:`shard_file`, and give each a :class:`~pgdata.shards.resume.PlannedShard`
-   whose spec hash covers everything that decides its bytes, plus one picklable task;
+   name them with :func:`shard_file`, and give each a :class:`PlannedShard` whose spec hash
+   covers everything that decides its bytes, plus one picklable task: a :class:`Plan`;
 2. **write**: a module-level ``write(task) -> dict`` (it may run in another process) collects the
-   shard's columns into a :class:`ShardContent` and returns :func:`write_planned_shard`'s result;
+   shard's columns into a :class:`ShardContent` and returns its :meth:`ShardContent.write`;
 3. **run and finish**: :func:`build_shards` keeps the complete shards of an interrupted build,
    writes the rest (:func:`pgdata.shards.resume.run_plan`), then writes ``rejected.csv`` (the
    quarantine report of :mod:`pgdata.io.reports`) and, last, ``manifest.json``.
@@ -26,18 +26,18 @@ import numpy as np
 from pgdata import __version__
 from pgdata.io.reports import REJECTED_CSV, write_rejected_csv
 from pgdata.shards.manifest import Manifest, ShardEntry, write_manifest
-from pgdata.shards.resume import BuildRun, PlannedShard, run_plan
+from pgdata.shards.resume import BuildRun, Plan, PlannedShard, run_plan
 from pgdata.shards.schema import Schema
 from pgdata.shards.writer import json_attr, write_shard
 
 __all__ = [
     "Built",
+    "Plan",
     "PlannedShard",
     "ShardContent",
     "build_shards",
     "pack",
     "shard_file",
-    "write_planned_shard",
 ]
 
 MB = 1e6  # shard_mb is in decimal megabytes
@@ -98,46 +98,41 @@ class ShardContent:
     dropped_pairs: int = 0
     tables: Mapping[str, np.ndarray] | None = None
 
+    def write(
+        self, out: Path, shard: PlannedShard, schema: Schema, config: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Write these records as ``shard`` into ``out``; return what :func:`run_plan` collects.
 
-def write_planned_shard(
-    out: Path,
-    shard: PlannedShard,
-    schema: Schema,
-    content: ShardContent,
-    config: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Write one planned shard into ``out``; return the result :func:`run_plan` collects.
-
-    The result (rejections, repairs, pair counts, inputs hash) is also stored in the shard's
-    ``pgdata/result`` attribute, so a shard kept by a resumed build reports the same counts.
-    """
-    result: dict[str, Any] = {
-        "rejected": content.rejected,
-        "repaired": dict(sorted(content.repaired.items())),
-        "dropped_pairs": content.dropped_pairs,
-        "pairs": content.pairs,
-        "inputs_sha256": content.inputs_sha256,
-    }
-    written = write_shard(
-        out / shard.file,
-        schema,
-        content.columns,
-        tables=content.tables,
-        attrs={
-            "split": shard.split,
-            "config": json_attr(config),
-            "spec_sha256": shard.spec_sha,
-            "inputs_sha256": content.inputs_sha256,
-            "result": json_attr(result),
-        },
-    )
-    return {
-        **result,
-        "file": shard.file,
-        "records": written.records,
-        "bytes": written.bytes,
-        "sha256": written.sha256,
-    }
+        The result (rejections, repairs, pair counts, inputs hash) is also stored in the shard's
+        ``pgdata/result`` attribute, so a shard kept by a resumed build reports the same counts.
+        """
+        result: dict[str, Any] = {
+            "rejected": self.rejected,
+            "repaired": dict(sorted(self.repaired.items())),
+            "dropped_pairs": self.dropped_pairs,
+            "pairs": self.pairs,
+            "inputs_sha256": self.inputs_sha256,
+        }
+        written = write_shard(
+            out / shard.file,
+            schema,
+            self.columns,
+            tables=self.tables,
+            attrs={
+                "split": shard.split,
+                "config": json_attr(config),
+                "spec_sha256": shard.spec_sha,
+                "inputs_sha256": self.inputs_sha256,
+                "result": json_attr(result),
+            },
+        )
+        return {
+            **result,
+            "file": shard.file,
+            "records": written.records,
+            "bytes": written.bytes,
+            "sha256": written.sha256,
+        }
 
 
 @dataclass
@@ -161,14 +156,10 @@ class Built:
 
 def build_shards(
     out: Path,
-    *,
-    kind: str,
-    schema: Schema,
-    config: dict[str, Any],
-    inputs_stamp: str,
-    shards: Sequence[PlannedShard],
-    tasks: Sequence[Any],
+    plan: Plan,
     write: Callable[[Any], dict[str, Any]],
+    *,
+    schema: Schema,
     overwrite: bool = False,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
@@ -176,40 +167,27 @@ def build_shards(
     dropped_before: int = 0,
     inputs_prefix: bytes = b"",
 ) -> Built:
-    """Run a shard plan into ``out`` and finish it: ``rejected.csv``, then ``manifest.json``.
+    """Run ``plan`` into ``out`` and finish it: ``rejected.csv``, then ``manifest.json``.
 
     Args:
-        kind: the shard kind (``pose-transfer``, ``tryon``, ``garments``): a folder holding
-            another kind, config or inputs is refused unless ``overwrite``.
-        schema, config: what the manifest records (config = the options deciding the bytes).
-        inputs_stamp: identity of the inputs from sizes and mtimes (decides resuming).
-        shards, tasks, write: the plan, one task per shard, and the module-level writer.
+        plan: the shards, their tasks, the kind, the config and the inputs stamp; a folder
+            holding another kind, config or inputs is refused unless ``overwrite``.
+        write: the kind's module-level writer (``write(task)`` → :meth:`ShardContent.write`).
+        schema: what the manifest records beside ``plan.config``.
         rejected_before, dropped_before: rejections and dropped pairs of the planning step,
             listed before the shards' own.
         inputs_prefix: what the job read before sharding (e.g. the pair CSVs); the manifest's
             inputs sha256 hashes it and then every shard's inputs hash, in plan order.
     """
-    run = run_plan(
-        out,
-        kind=kind,
-        config=config,
-        inputs_stamp=inputs_stamp,
-        shards=shards,
-        tasks=tasks,
-        write=write,
-        overwrite=overwrite,
-        workers=workers,
-        progress=progress,
-    )
-    return _finish(out, shards, run, schema, config, rejected_before, dropped_before, inputs_prefix)
+    run = run_plan(out, plan, write, overwrite=overwrite, workers=workers, progress=progress)
+    return _finish(out, plan, run, schema, rejected_before, dropped_before, inputs_prefix)
 
 
 def _finish(
     out: Path,
-    shards: Sequence[PlannedShard],
+    plan: Plan,
     run: BuildRun,
     schema: Schema,
-    config: dict[str, Any],
     rejected_before: Sequence[tuple[str, str]],
     dropped_before: int,
     inputs_prefix: bytes,
@@ -219,7 +197,7 @@ def _finish(
     repaired: Counter[str] = Counter()
     dropped = dropped_before
     inputs = hashlib.sha256(inputs_prefix)
-    for s in shards:  # plan order
+    for s in plan.shards:  # plan order
         res = run.results[s.file]
         rejected.extend((str(a), str(b)) for a, b in res["rejected"])
         repaired.update(res["repaired"])
@@ -242,6 +220,7 @@ def _finish(
         "dropped_pairs": dropped,
     }
     write_manifest(
-        out, Manifest(schema, config, inputs.hexdigest(), __version__, tuple(entries), counts)
+        out,
+        Manifest(schema, plan.config, inputs.hexdigest(), __version__, tuple(entries), counts),
     )
     return Built(run.written, run.kept, entries, rejected, repaired, dropped, records, pairs)

@@ -1,8 +1,8 @@
 """Resumable shard builds, for every kind of shard: plan, keep, write (see :mod:`pgdata.shards.build`).
 
-A build job plans its shards up front (file name, split, spec hash: everything that decides the
-shard's bytes) and hands :func:`run_plan` one picklable task per shard plus a module-level
-``write(task) -> result`` function. ``run_plan``:
+A build job plans its shards up front (:class:`Plan`: file name, split and spec hash, everything
+that decides the shard's bytes, and one picklable task per shard) and hands :func:`run_plan` the
+plan plus a module-level ``write(task) -> result`` function. ``run_plan``:
 
 1. refuses an output folder that holds another build (other config or inputs) unless
    ``overwrite``, which clears it (manifest first, so no manifest ever points at new shards);
@@ -32,7 +32,7 @@ from pgdata.parallel import parallel_map
 from pgdata.shards.manifest import MANIFEST
 from pgdata.shards.writer import ATTR_PREFIX, file_sha256
 
-__all__ = ["PLAN", "BuildRun", "PlannedShard", "run_plan"]
+__all__ = ["PLAN", "BuildRun", "Plan", "PlannedShard", "run_plan"]
 
 PLAN = "build-plan.json"
 
@@ -44,6 +44,18 @@ class PlannedShard:
     file: str
     split: str
     spec_sha: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A build's shards as planned before any is written; ``tasks[i]`` is what the writer
+    needs to write ``shards[i]``."""
+
+    kind: str  # the shard kind: a folder holding another kind is another build
+    config: dict[str, Any]  # the options that decide the shards' bytes
+    inputs_stamp: str  # identity of the inputs from sizes and mtimes
+    shards: Sequence[PlannedShard]
+    tasks: Sequence[Any]
 
 
 @dataclass
@@ -103,26 +115,23 @@ def _prepare_out(out: Path, plan_doc: dict[str, Any], overwrite: bool) -> None:
 
 def run_plan(
     out: Path,
-    *,
-    kind: str,
-    config: dict[str, Any],
-    inputs_stamp: str,
-    shards: Sequence[PlannedShard],
-    tasks: Sequence[Any],
+    plan: Plan,
     write: Callable[[Any], dict[str, Any]],
+    *,
     overwrite: bool = False,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> BuildRun:
-    """Keep the complete shards of this plan in ``out``, write the rest (see the module doc).
+    """Keep the complete shards of ``plan`` in ``out``, write the rest (see the module doc).
 
-    ``tasks[i]`` is what ``write`` needs to write ``shards[i]``; ``write`` must be a module-level
-    function (it may run in another process) and return the shard's result dict with ``file``.
+    ``write(task)`` must be a module-level function (it may run in another process) and return
+    the shard's result dict with ``file``; ``progress(records)`` follows each written shard.
     """
+    shards = plan.shards
     plan_doc = {
-        "kind": kind,
-        "config": config,
-        "inputs_stamp": inputs_stamp,
+        "kind": plan.kind,
+        "config": plan.config,
+        "inputs_stamp": plan.inputs_stamp,
         "shards": [{"file": s.file, "spec_sha256": s.spec_sha} for s in shards],
     }
     _prepare_out(out, plan_doc, overwrite)
@@ -132,7 +141,7 @@ def run_plan(
         p.unlink()  # leftovers of a killed writer
     results: dict[str, dict[str, Any]] = {}
     todo = []
-    for shard, task in zip(shards, tasks, strict=True):
+    for shard, task in zip(shards, plan.tasks, strict=True):
         done = _existing(out / shard.file, shard.spec_sha)
         if done is None:
             todo.append(task)

@@ -43,6 +43,26 @@ class Column:
         if self.compression not in (None, "gzip"):
             raise ValueError(f"column {self.name!r}: compression must be None or 'gzip'")
 
+    @classmethod
+    def jpeg(cls, name: str, doc: str) -> Column:
+        """JPEG bytes per record."""
+        return cls(name, "encoded", encoding="jpeg", doc=doc)
+
+    @classmethod
+    def plane(cls, name: str, size_hw: tuple[int, int], doc: str) -> Column:
+        """A uint8 ``(H, W)`` plane per record (label map, mask), gzip, one record per chunk."""
+        return cls(name, "array", "uint8", size_hw, "gzip", doc=doc)
+
+    @classmethod
+    def keypoints(cls, name: str, joints: int, doc: str) -> Column:
+        """float32 ``(J, 3)`` keypoints per record: x, y, confidence in image pixels."""
+        return cls(name, "array", "float32", (joints, 3), doc=doc)
+
+    @classmethod
+    def text(cls, name: str, doc: str) -> Column:
+        """One UTF-8 string per record."""
+        return cls(name, "string", doc=doc)
+
 
 @dataclass(frozen=True)
 class Schema:

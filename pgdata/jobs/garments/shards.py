@@ -19,16 +19,10 @@ import numpy as np
 from pgdata.errors import InputFormatError
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.images import decode_mask
-from pgdata.shards.build import (
-    PlannedShard,
-    ShardContent,
-    build_shards,
-    pack,
-    shard_file,
-    write_planned_shard,
-)
+from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr
+from pgdata.stages.garments import GARMENT_KINDS
 
 __all__ = ["SHARDS_DIR", "garments_schema", "write_garment_shards"]
 
@@ -43,20 +37,11 @@ def garments_schema(size_hw: tuple[int, int]) -> Schema:
     return Schema(
         name="garments",
         columns=(
-            Column(
-                "cloth", "encoded", encoding="jpeg", doc=f"garment on white, RGB JPEG {h}x{w} (HxW)"
-            ),
-            Column(
-                "cloth_mask",
-                "array",
-                "uint8",
-                (h, w),
-                "gzip",
-                doc="mask as decoded from the JPEG; >= 128 is garment",
-            ),
-            Column("id", "string", doc="garment id (file stem in cloth/)"),
-            Column("kind", "string", doc="upper_body | lower_body | dresses | unknown"),
-            Column("meta", "string", doc="the garments.jsonl record (JSON)"),
+            Column.jpeg("cloth", f"garment on white, RGB JPEG {h}x{w} (HxW)"),
+            Column.plane("cloth_mask", (h, w), "mask as decoded from the JPEG; >= 128 is garment"),
+            Column.text("id", "garment id (file stem in cloth/)"),
+            Column.text("kind", " | ".join(GARMENT_KINDS)),
+            Column.text("meta", "the garments.jsonl record (JSON)"),
         ),
     )
 
@@ -93,7 +78,7 @@ def _write_task(
         cols["kind"].append(str(r["kind"]))
         cols["meta"].append(json.dumps(r, ensure_ascii=False, sort_keys=True))
     content = ShardContent(cols, rejected, inputs_sha256=digest.hexdigest())
-    return write_planned_shard(out, shard, garments_schema(size_hw), content, config)
+    return content.write(out, shard, garments_schema(size_hw), config)
 
 
 def write_garment_shards(
@@ -127,13 +112,9 @@ def write_garment_shards(
         stamp.update(shard.spec_sha.encode())
     done = build_shards(
         out,
-        kind="garments",
+        Plan("garments", config, stamp.hexdigest(), planned, tasks),
+        _write_task,
         schema=garments_schema(size_hw),
-        config=config,
-        inputs_stamp=stamp.hexdigest(),
-        shards=planned,
-        tasks=tasks,
-        write=_write_task,
         overwrite=True,
         workers=workers,
     )

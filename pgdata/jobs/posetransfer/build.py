@@ -42,9 +42,9 @@ from pgdata.io.files import list_files, read_bytes
 from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import decode_label_png
 from pgdata.io.pose_csv import DATASETS, SPLITS, output_names, read_annotations, read_pairs
-from pgdata.shards.build import ShardContent, build_shards, pack, shard_file, write_planned_shard
+from pgdata.labels import COCO18_JOINTS
+from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.resume import PlannedShard
 from pgdata.shards.schema import Column, Schema
 from pgdata.stages.heatmaps import render_heatmaps
 from pgdata.stages.keypoints import drop_far_joints, yx_to_xyc
@@ -93,19 +93,17 @@ def pose_schema(image_hw: tuple[int, int], *, parsing: bool, heatmaps: bool) -> 
     """The pose-transfer shard schema."""
     h, w = image_hw
     cols = [
-        Column("image", "encoded", encoding="jpeg", doc=f"RGB JPEG, {h}x{w} (HxW)"),
-        Column(
+        Column.jpeg("image", f"RGB JPEG, {h}x{w} (HxW)"),
+        Column.keypoints(
             "keypoints",
-            "array",
-            "float32",
-            (18, 3),
-            doc="COCO-18 (OpenPose order), x, y, visibility in image pixels; visibility 0 = missing (x = y = 0)",
+            len(COCO18_JOINTS),
+            "COCO-18 (OpenPose order), x, y, visibility in image pixels; visibility 0 = missing (x = y = 0)",
         ),
-        Column("name", "string", doc="image name as in the pair CSVs"),
-        Column("person", "string", doc="pair-group key (identity / outfit)"),
+        Column.text("name", "image name as in the pair CSVs"),
+        Column.text("person", "pair-group key (identity / outfit)"),
     ]
     if parsing:
-        cols.append(Column("parsing", "array", "uint8", (h, w), "gzip", doc="CIHP label ids, HxW"))
+        cols.append(Column.plane("parsing", (h, w), "CIHP label ids, HxW"))
     if heatmaps:
         cols.append(
             Column(
@@ -423,7 +421,7 @@ def _write(
         dropped_pairs=len(spec.pairs) - len(pairs),
         tables={"pairs": table, "pairs_rank": ranks},
     )
-    return write_planned_shard(out, spec.planned(), schema, content, cfg_content)
+    return content.write(out, spec.planned(), schema, cfg_content)
 
 
 _Task = tuple[_ShardSpec, Path, dict[str, Any], bool]
@@ -459,15 +457,18 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         prefix.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
         for r in inp.records:
             prefix.update(r.kps.tobytes())
+    plan = Plan(
+        "pose-transfer",
+        content,
+        stamp.hexdigest(),
+        [s.planned() for s in specs],
+        [(spec, cfg.out, content, with_parsing) for spec in specs],
+    )
     done = build_shards(
         cfg.out,
-        kind="pose-transfer",
+        plan,
+        _write_task,
         schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
-        config=content,
-        inputs_stamp=stamp.hexdigest(),
-        shards=[s.planned() for s in specs],
-        tasks=[(spec, cfg.out, content, with_parsing) for spec in specs],
-        write=_write_task,
         overwrite=cfg.overwrite,
         workers=cfg.workers,
         progress=progress,

@@ -35,9 +35,9 @@ from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
 from pgdata.jobs.tryon.pipeline import TryonResult, load_tryon_recipe, run_tryon_pipeline
-from pgdata.shards.build import ShardContent, build_shards, pack, shard_file, write_planned_shard
+from pgdata.labels import BODY25_JOINTS
+from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
 from pgdata.shards.encode import prepare_jpeg
-from pgdata.shards.resume import PlannedShard
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr
 from pgdata.stages.keypoints import coco18_to_body25
@@ -84,47 +84,24 @@ def tryon_schema(image_hw: tuple[int, int], *, densepose: bool) -> Schema:
     """The try-on shard schema."""
     h, w = image_hw
     cols = [
-        Column("image", "encoded", encoding="jpeg", doc=f"person photo, RGB JPEG {h}x{w} (HxW)"),
-        Column("agnostic", "encoded", encoding="jpeg", doc="agnostic-v3.2 person, RGB JPEG"),
-        Column("cloth", "encoded", encoding="jpeg", doc="garment of this pair, RGB JPEG"),
-        Column(
-            "cloth_mask",
-            "array",
-            "uint8",
-            (h, w),
-            "gzip",
-            doc="garment mask as decoded from the JPEG; >= 128 is garment",
+        Column.jpeg("image", f"person photo, RGB JPEG {h}x{w} (HxW)"),
+        Column.jpeg("agnostic", "agnostic-v3.2 person, RGB JPEG"),
+        Column.jpeg("cloth", "garment of this pair, RGB JPEG"),
+        Column.plane(
+            "cloth_mask", (h, w), "garment mask as decoded from the JPEG; >= 128 is garment"
         ),
-        Column(
-            "parse",
-            "array",
-            "uint8",
-            (h, w),
-            "gzip",
-            doc="image-parse-v3 label ids (CIHP/VITON-HD, 10 = neck)",
-        ),
-        Column(
-            "parse_agnostic",
-            "array",
-            "uint8",
-            (h, w),
-            "gzip",
-            doc="image-parse-agnostic-v3.2 label ids",
-        ),
-        Column(
+        Column.plane("parse", (h, w), "image-parse-v3 label ids (CIHP/VITON-HD, 10 = neck)"),
+        Column.plane("parse_agnostic", (h, w), "image-parse-agnostic-v3.2 label ids"),
+        Column.keypoints(
             "keypoints",
-            "array",
-            "float32",
-            (25, 3),
-            doc="BODY_25 x, y, confidence in image pixels (0 = missing)",
+            len(BODY25_JOINTS),
+            "BODY_25 x, y, confidence in image pixels (0 = missing)",
         ),
-        Column("person", "string", doc="person id (file stem)"),
-        Column("cloth_id", "string", doc="garment id of this pair (file stem)"),
+        Column.text("person", "person id (file stem)"),
+        Column.text("cloth_id", "garment id of this pair (file stem)"),
     ]
     if densepose:
-        cols.insert(
-            3, Column("densepose", "encoded", encoding="jpeg", doc="image-densepose, RGB JPEG")
-        )
+        cols.insert(3, Column.jpeg("densepose", "image-densepose, RGB JPEG"))
     return Schema(
         name="tryon",
         columns=tuple(cols),
@@ -285,7 +262,7 @@ def _write_task(
         for name, value in row.items():
             cols[name].append(value)
     records = ShardContent(cols, rejected, repaired, digest.hexdigest(), pairs=len(cols["person"]))
-    return write_planned_shard(out, shard, schema, records, content)
+    return records.write(out, shard, schema, content)
 
 
 def run_build_tryon(
@@ -322,13 +299,9 @@ def run_build_tryon(
         stamp.update(shard.spec_sha.encode())
     done = build_shards(
         cfg.out,
-        kind="tryon",
+        Plan("tryon", content, stamp.hexdigest(), planned, tasks),
+        _write_task,
         schema=tryon_schema(hw, densepose=with_densepose),
-        config=content,
-        inputs_stamp=stamp.hexdigest(),
-        shards=planned,
-        tasks=tasks,
-        write=_write_task,
         overwrite=cfg.overwrite,
         workers=cfg.workers,
         progress=progress,
