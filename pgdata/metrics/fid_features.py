@@ -56,6 +56,7 @@ class FidSpec:
 
 
 LEGACY_BATCH = 64  # GFLA/DPTN metrics.py batch size; the remainder of the set is dropped
+STATS_BLOCK = 1024  # features per float64 statistics update
 
 FID_SPECS: dict[str, FidSpec] = {
     "fid_tf": FidSpec("fid_tf", "pt_inception-2015-12-05-6726825d.pth", False, None),
@@ -126,10 +127,11 @@ class FidStatsResult:
 class FidStream:
     """Feature statistics of a stream of ``(B, 3, H, W)`` uint8 RGB batches, fed one at a time.
 
-    Batches may differ in size and image size (each is resized to 299). With
-    ``spec.drop_last_of`` the features of the last ``N mod drop_last_of`` images are discarded at
-    :meth:`finish`, exactly as the reference's ``n_batches = N // batch_size``: features wait in a
-    small buffer until they complete a whole batch.
+    Batches may differ in size and image size (each is resized to 299). Features wait in a buffer
+    and enter the float64 statistics :data:`STATS_BLOCK` at a time (each update costs a D×D pass
+    whatever the batch size). With ``spec.drop_last_of`` the features of the last
+    ``N mod drop_last_of`` images are discarded at :meth:`finish`, exactly as the reference's
+    ``n_batches = N // batch_size``.
     """
 
     def __init__(self, net: nn.Module, spec: FidSpec, device: str | torch.device = "cpu") -> None:
@@ -145,20 +147,24 @@ class FidStream:
         with torch.inference_mode():
             x = batch.to(self.device)
             feats = self.net(x.float() / 255.0 if self.spec.unit_float else x)
-        block = self.spec.drop_last_of
-        if block is None:
-            self.stats.update(feats)
-            return
         self._pending.append(feats)
         self._n_pending += feats.shape[0]
-        if self._n_pending >= block:
-            pending = torch.cat(self._pending)
-            whole = (self._n_pending // block) * block
-            self.stats.update(pending[:whole])
-            self._pending, self._n_pending = [pending[whole:]], self._n_pending - whole
+        if self._n_pending >= STATS_BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move the pending features into the statistics (whole legacy batches only)."""
+        block = self.spec.drop_last_of or 1
+        whole = (self._n_pending // block) * block
+        if whole == 0:
+            return
+        pending = torch.cat(self._pending)
+        self.stats.update(pending[:whole])
+        self._pending, self._n_pending = [pending[whole:]], self._n_pending - whole
 
     def finish(self) -> FidStatsResult:
-        """The statistics so far; pending features (an incomplete last batch) are dropped."""
+        """The statistics so far; an incomplete last legacy batch is dropped."""
+        self._flush()
         dropped = self._n_pending
         self._pending, self._n_pending = [], 0
         return FidStatsResult(self.stats, dropped)
