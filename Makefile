@@ -1,5 +1,6 @@
 # Every target installs what it needs into .venv first (idempotent: reinstalls only when
-# pyproject.toml or constraints.txt changed).
+# pyproject.toml or constraints.txt changed). The build backend (hatchling) goes into .venv too,
+# so `make wheel` and the wheel test build offline.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,11 +8,12 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   := demo-out
 
-.PHONY: install demo test lint typecheck format bench clean
+.PHONY: install demo test lint typecheck format bench wheel clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt 'hatchling>=1.21'
 	$(PIP) install --quiet -c constraints.txt -e '.[dev,mediapipe,dask,onnx]'
 	touch $(STAMP)
 
@@ -60,5 +62,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_agnostic.py
 	$(PY) benchmarks/bench_crawl.py
 
+# dist/pgdata-<version>-py3-none-any.whl: pgdata plus the bundled pipelines/, crawlers/, train/
+wheel: $(STAMP)
+	$(PIP) wheel --quiet --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DEMO) dist .pytest_cache .mypy_cache .ruff_cache
