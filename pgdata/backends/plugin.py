@@ -17,13 +17,12 @@ upsample-and-smooth with ``--smooth``).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from pgdata.errors import ConfigError
+from pgdata.io.plugins import load_plugin
 
 __all__ = ["DEFAULT_FACTORY", "ParsingModel", "load_parsing_model"]
 
@@ -34,25 +33,16 @@ ParsingModel = Callable[[np.ndarray], np.ndarray]
 """A loaded parser: ``(H, W, 3)`` uint8 RGB → ``(h, w)`` uint8 label ids."""
 
 
-def load_parsing_model(spec: str, weights: Path | None) -> ParsingModel:
-    """Import ``module[:factory]`` and return ``factory(weights)``.
+def load_parsing_model(spec: str, weights: Path | None, sha256: str | None = None) -> ParsingModel:
+    """Import ``module[:factory]`` and return ``factory(weights)`` (:func:`pgdata.io.plugins.load_plugin`).
+
+    ``sha256``: when given, the weights file's sha256 must start with it.
 
     Raises:
         ConfigError: the module or factory cannot be found, or the factory returns no callable.
+        WeightsError: the weights are missing or another file, or the factory fails on them.
     """
-    module_name, _, attr = spec.partition(":")
-    attr = attr or DEFAULT_FACTORY
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ConfigError(
-            f"parsing backend {spec!r}: cannot import {module_name!r} ({e}); give an importable "
-            "module path (on PYTHONPATH) like my_parser or pkg.parsers:load_parser"
-        ) from None
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise ConfigError(f"parsing backend {spec!r}: {module_name} has no function {attr}()")
-    model: ParsingModel = factory(weights)
-    if not callable(model):
-        raise ConfigError(f"parsing backend {spec!r}: {attr}() returned {model!r}, not a callable")
+    model: ParsingModel = load_plugin(
+        spec, weights, what="parsing backend", default_factory=DEFAULT_FACTORY, sha256=sha256
+    )
     return model
