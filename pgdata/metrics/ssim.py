@@ -155,21 +155,22 @@ def ssim_from_filtered(
     """Per-image mean SSIM ``(B,)`` float64 from filtered :func:`moment_maps` ``(B, 4C, H', W')``.
 
     Works in place: ``filtered`` is overwritten; ``tmp`` (``(B, C, H', W')``) is scratch space.
-    With local means ``μx, μy`` and ``A1 = 2 μx μy + C1``, the luminance denominator is
-    ``μx² + μy² + C1 = (μx − μy)² + A1``.
+    Constant factors are taken out of the per-pixel work:
+    ``S = 4 (μxμy + C1/2)(σxy + C2/(2n)) / (((μx − μy)² + 2(μxμy + C1/2)) (σx² + σy² + C2/n))``
+    with ``n`` the covariance normalisation, which cancels.
     """
     ux, uy, var, cov = torch.chunk(filtered, 4, dim=1)
-    cov.addcmul_(ux, uy, value=-1.0)  # σxy of the centred images
-    var.addcmul_(ux, ux, value=-1.0).addcmul_(uy, uy, value=-1.0)  # σx² + σy²
+    cov.addcmul_(ux, uy, value=-1.0)  # σxy / n of the centred images
+    var.addcmul_(ux, ux, value=-1.0).addcmul_(uy, uy, value=-1.0)  # (σx² + σy²) / n
     den = torch.sub(ux, uy, out=tmp) if tmp is not None else ux - uy
     den.square_()
     ux.add_(centre)
     uy.add_(centre)
-    num = ux.mul_(uy).mul_(2.0).add_(c1)  # A1
-    den.add_(num)  # B1
-    num.mul_(cov.mul_(2.0 * cov_norm).add_(c2))  # A1 A2
-    den.mul_(var.mul_(cov_norm).add_(c2))  # B1 B2
-    per_image: torch.Tensor = num.div_(den).mean(dim=(1, 2, 3)).to(torch.float64)
+    num = ux.mul_(uy).add_(0.5 * c1)  # A1 / 2
+    den.add_(num, alpha=2.0)  # B1 = (μx − μy)² + A1
+    num.mul_(cov.add_(0.5 / cov_norm * c2))  # A1 A2 / (4 n)
+    den.mul_(var.add_(c2 / cov_norm))  # B1 B2 / n
+    per_image: torch.Tensor = num.div_(den).mean(dim=(1, 2, 3)).to(torch.float64) * 4.0
     return per_image
 
 
