@@ -54,8 +54,8 @@ _WHAT: dict[str, str] = {
 _PACKAGE = Path(__file__).resolve().parent
 _BUNDLED = "_bundled"  # pgdata/_bundled/<kind>/ in a wheel (see pyproject.toml)
 
-RecipeKind = Literal["pose-transfer", "tryon"]
-RECIPE_KINDS: tuple[RecipeKind, ...] = ("pose-transfer", "tryon")
+RecipeKind = Literal["pose-transfer", "tryon", "aligned", "faces"]
+RECIPE_KINDS: tuple[RecipeKind, ...] = ("pose-transfer", "tryon", "aligned", "faces")
 # the tables a recipe of each kind may hold besides ``kind``
 RECIPE_TABLES: dict[str, tuple[str, ...]] = {
     "pose-transfer": ("build",),
@@ -69,6 +69,8 @@ RECIPE_TABLES: dict[str, tuple[str, ...]] = {
         "cloth_mask",
         "pairs",
     ),
+    "aligned": ("build",),  # pix2pix A|B images (pipelines/aligned.toml)
+    "faces": ("build",),  # face photos for inpainting (pipelines/faces.toml)
 }
 
 

@@ -54,7 +54,7 @@ def test_load_recipe_checks_kind_and_tables(tmp_path):
     assert load_recipe(None).kind == "pose-transfer" and load_recipe(None).table("build") == {}
     assert load_recipe(None, default_kind="tryon").origin == "defaults"
     cases = {
-        'kind = "faces"\n': "kind = 'faces'",
+        'kind = "video"\n': "kind = 'video'",
         '[build]\nshard_mb = 1\n[parsing]\nscheme = "lip"\n': "unknown top-level key(s) ['parsing']",
         'kind = "tryon"\nbuild = 3\n': "[build] must be a table",
     }
@@ -83,7 +83,7 @@ def test_recipes_command_and_names_on_the_command_line(runner, tmp_path):
     res = runner.invoke(
         cli, ["build", "--recipe", "nope", "--source", str(tmp_path), "--out", str(tmp_path / "o")]
     )
-    assert res.exit_code == 2 and "deepfashion, market1501" in res.output
+    assert res.exit_code == 2 and "deepfashion, faces, market1501" in res.output
     res = runner.invoke(
         cli, ["crawl", "--store", "fixture_shop", "--out", str(tmp_path), "--category", "hats"]
     )

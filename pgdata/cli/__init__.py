@@ -39,7 +39,19 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from pgdata.cli import crawl, garments, pairs, preview, recipes, sample, shards, train, tryon
+    from pgdata.cli import (
+        aligned,
+        crawl,
+        faces,
+        garments,
+        pairs,
+        preview,
+        recipes,
+        sample,
+        shards,
+        train,
+        tryon,
+    )
 
     for cmd in (
         sample.sample,
@@ -54,6 +66,8 @@ def _register() -> None:
         *tryon.COMMANDS,
         train.train_cmd,
         train.models_cmd,
+        aligned.combine_ab,
+        faces.masks,
     ):
         cli.add_command(cmd)
 

@@ -1,4 +1,4 @@
-"""``pgdata sample``: write the embedded synthetic DeepFashion In-shop or VITON-HD sample."""
+"""``pgdata sample``: write a synthetic In-shop, VITON-HD, aligned A|B or faces sample."""
 
 from __future__ import annotations
 
@@ -15,16 +15,24 @@ from pgdata.cli._common import (
     shown_option,
     workers_option,
 )
+from pgdata.jobs.aligned.sample import AlignedSampleConfig, run_aligned_sample
+from pgdata.jobs.faces.sample import FacesSampleConfig, run_faces_sample
 from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 
-KINDS = ("inshop", "tryon")
+KINDS = ("inshop", "tryon", "aligned", "faces")
 TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
+SMALL_SIZE_HW = (256, 256)  # aligned halves and the faces' crop size, as facades and DMFN
 
 
 @click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@shown_option("--ids", default=24, type=click.IntRange(min=1), help="Number of identities.")
+@shown_option(
+    "--ids",
+    default=24,
+    type=click.IntRange(min=1),
+    help="Number of identities (tryon: persons; aligned, faces: training images).",
+)
 @shown_option(
     "--views",
     default=4,
@@ -36,13 +44,15 @@ TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
 @choice_option(
     "--kind",
     choices=KINDS,
-    help="inshop: DeepFashion In-shop tree; tryon: VITON-HD persons and garments (--ids persons).",
+    help="inshop: DeepFashion In-shop tree; tryon: VITON-HD persons and garments; aligned: "
+    "pix2pix A|B images (label map | rendering); faces: face photos with landmarks.",
 )
 @click.option(
     "--size",
     "size_hw",
     type=SizeHW(),
-    help="tryon: HEIGHTxWIDTH of persons and garments.  [1024x768, VITON-HD; e.g. 256x192 for a small one]",
+    help="tryon: HEIGHTxWIDTH of persons and garments [1024x768]; aligned: of each half "
+    "[256x256]; faces: SIZExSIZE, the smallest photo side [256x256].",
 )
 def sample(
     out: Path,
@@ -62,7 +72,21 @@ def sample(
 
     With --kind tryon: a VITON-HD root (test/image, test/cloth with JPEG and transparent PNG
     garments) plus precomputed/ parser, OpenPose and DensePose outputs for `pgdata tryon`.
+
+    With --kind aligned: train/ val/ test/ folders of A|B images for pix2pix (A = a facade's colour
+    label map, B = its rendering). With --kind faces: train/ and test/ face photos of varied sizes
+    and landmarks.csv (five points each) for DMFN inpainting.
+
+    \b
+    Examples:
+      pgdata sample out/inshop --ids 24
+      pgdata sample out/viton --kind tryon --ids 4 --size 256x192
+      pgdata sample out/facades --kind aligned --ids 40
+      pgdata sample out/faces --kind faces --ids 64 --size 128x128
     """
+    if kind in ("aligned", "faces"):
+        _sample_small(kind, out, ids, seed, size_hw or SMALL_SIZE_HW)
+        return
     if kind == "tryon":
         tryon_cfg = make_config(
             TryonSampleConfig, out=out, persons=ids, seed=seed, size_hw=size_hw or TRYON_SIZE_HW
@@ -72,6 +96,27 @@ def sample(
         )
         return
     if size_hw is not None:
-        raise click.UsageError("--size applies to --kind tryon (In-shop samples are 256x256)")
+        raise click.UsageError(
+            "--size applies to --kind tryon, aligned, faces (In-shop samples are 256x256)"
+        )
     cfg = make_config(SampleConfig, out=out, ids=ids, views=views, seed=seed, workers=workers)
     run_job(lambda update: run_sample(cfg, progress=update), desc="sample", total=ids * views)
+
+
+def _sample_small(kind: str, out: Path, n: int, seed: int, size_hw: tuple[int, int]) -> None:
+    """``--kind aligned`` and ``--kind faces``."""
+    if kind == "aligned":
+        aligned = make_config(AlignedSampleConfig, out=out, n=n, size_hw=size_hw, seed=seed)
+        total = sum(aligned.counts().values())
+        run_job(
+            lambda update: run_aligned_sample(aligned, progress=update), desc="sample", total=total
+        )
+        return
+    if size_hw[0] != size_hw[1]:
+        raise click.BadParameter(
+            f"faces: give SIZExSIZE (the smallest photo side), not {size_hw[0]}x{size_hw[1]}",
+            param_hint="--size",
+        )
+    faces = make_config(FacesSampleConfig, out=out, n=n, size=size_hw[0], seed=seed)
+    total = sum(faces.counts().values())
+    run_job(lambda update: run_faces_sample(faces, progress=update), desc="sample", total=total)

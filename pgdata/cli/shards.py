@@ -18,26 +18,30 @@ from pgdata.cli._common import (
     run_job,
     workers_option,
 )
-from pgdata.config import config_from_mapping, load_recipe
+from pgdata.config import Recipe, config_from_mapping, load_recipe
+from pgdata.jobs.aligned.build import AlignedBuildConfig, run_build_aligned
+from pgdata.jobs.faces.build import FacesBuildConfig, run_build_faces
 from pgdata.jobs.posetransfer.build import BuildConfig, run_build
 from pgdata.jobs.tryon.build import TryonBuildConfig, run_build_tryon
 from pgdata.shards.verify import shards_info, verify_shards
 
 # flags that only pose-transfer recipes use
 _POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
+# recipe kinds of image folders: --strict applies to them
+_FOLDER_KINDS = ("aligned", "faces")
 
 
-@click.command(short_help="Build HDF5 shards (pose transfer or try-on).")
+@click.command(short_help="Build HDF5 shards (pose transfer, try-on, aligned A|B, faces).")
 @bundled_option(
     "--recipe",
     "pipelines",
-    help="Recipe: a bundled name (deepfashion, market1501, viton-hd; see `pgdata recipes`) or a TOML file; flags override its [build] values.",
+    help="Recipe: a bundled name (deepfashion, market1501, viton-hd, aligned, faces; see `pgdata recipes`) or a TOML file; flags override its [build] values.",
 )
 @click.option(
     "--source",
     type=DIR,
     required=True,
-    help="Pose transfer: what `pgdata build-pairs` wrote (annotation and pair CSVs, <split>/ images, parsing/<split>/ maps). Try-on: the VITON-HD root.",
+    help="Pose transfer: what `pgdata build-pairs` wrote (annotation and pair CSVs, <split>/ images, parsing/<split>/ maps). Try-on: the VITON-HD root. Aligned / faces: a folder of images, with train/ val/ test/ folders or flat.",
 )
 @out_dir_option("Shard folder to write (resumes an interrupted build of the same inputs).")
 @workers_option(
@@ -54,7 +58,7 @@ _POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
     "image_hw",
     type=SizeHW(),
     default=None,
-    help="HEIGHTxWIDTH of stored images; others are resized.  [recipe, else 256x176]",
+    help="HEIGHTxWIDTH of stored images; others are resized (faces: square, the crop size).  [recipe, else 256x176; faces 256x256]",
 )
 @quality_option(
     "JPEG quality for re-encoded images.  [recipe, else 95]",
@@ -77,9 +81,21 @@ _POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
     is_flag=True,
     help="Try-on recipes: write ROOT/profile.json (seconds per image per stage).",
 )
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Aligned and faces recipes: stop at the first bad image (odd width, too small, "
+    "unreadable) before writing anything, instead of skipping and counting it.  [recipe, else no]",
+)
 @click.option("--overwrite", is_flag=True, help="Replace shards of a different build in --out.")
 def build(
-    recipe: Path | None, source: Path, out: Path, overwrite: bool, profile: bool, **flags: Any
+    recipe: Path | None,
+    source: Path,
+    out: Path,
+    overwrite: bool,
+    profile: bool,
+    strict: bool | None,
+    **flags: Any,
 ) -> None:
     """Write HDF5 shards into OUT: pose-transfer (JPEG bytes, keypoints, parsing, pair index) from
     a build-pairs folder, or try-on (pipelines/viton-hd.toml: runs the missing preprocessing stages on
@@ -88,9 +104,24 @@ def build(
     Shards are written to NAME.partial and renamed when complete; manifest.json comes last. Rerun
     the same command after a crash to resume: complete shards are kept and the manifest is the
     same as an uninterrupted build's. Bad items are repaired or listed in OUT/rejected.csv.
+
+    Aligned recipes import pix2pix's A|B images as they are; faces recipes crop each photo to its
+    centred square and resize it (photos smaller than the crop are skipped).
+
+    \b
+    Examples:
+      pgdata build --recipe deepfashion --source data/fashion --out shards/fashion
+      pgdata build --recipe viton-hd --source VITON-HD --out shards/viton
+      pgdata build --recipe aligned --source facades --out shards/facades --strict
+      pgdata build --recipe faces --source celeba-hq --out shards/faces --image-size 256x256
     """
     spec = load_recipe(recipe)
     table = spec.table("build")
+    if spec.kind in _FOLDER_KINDS:
+        _build_folder(spec, table, source, out, overwrite, strict, flags)
+        return
+    if strict is not None:
+        raise click.UsageError(f"--strict applies to {' and '.join(_FOLDER_KINDS)} recipes")
     if spec.kind == "tryon":
         pose_only = sorted(k for k in _POSE_ONLY if flags[k] is not None)
         if pose_only:
@@ -121,6 +152,57 @@ def build(
         BuildConfig, table, origin=spec.origin, source=source, out=out, overwrite=overwrite, **flags
     )
     run_job(lambda update: run_build(cfg, progress=update), desc="build", lines=lambda r: r.shards)
+
+
+def _build_folder(
+    spec: Recipe,
+    table: dict[str, Any],
+    source: Path,
+    out: Path,
+    overwrite: bool,
+    strict: bool | None,
+    flags: dict[str, Any],
+) -> None:
+    """``pgdata build`` for the image-folder kinds: aligned A|B images and faces."""
+    unused = ["parsing", "store_heatmaps"] + (
+        ["image_hw", "jpeg_quality"] * (spec.kind == "aligned")
+    )
+    given = sorted(k for k in unused if flags[k] is not None)
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: not used by {spec.kind} recipes")
+    common = {
+        "origin": spec.origin,
+        "source": source,
+        "out": out,
+        "overwrite": overwrite,
+        "strict": strict,
+        "shard_mb": flags["shard_mb"],
+        "workers": flags["workers"],
+    }
+    if spec.kind == "aligned":
+        aligned = config_from_mapping(AlignedBuildConfig, table, **common)
+        run_job(
+            lambda update: run_build_aligned(aligned, progress=update),
+            desc="build",
+            lines=lambda r: r.shards,
+        )
+        return
+    size = None
+    if flags["image_hw"] is not None:
+        h, w = flags["image_hw"]
+        if h != w:
+            raise click.BadParameter(
+                f"faces are square: give SIZExSIZE, not {h}x{w}", param_hint="--image-size"
+            )
+        size = h
+    faces = config_from_mapping(
+        FacesBuildConfig, table, size=size, jpeg_quality=flags["jpeg_quality"], **common
+    )
+    run_job(
+        lambda update: run_build_faces(faces, progress=update),
+        desc="build",
+        lines=lambda r: r.shards,
+    )
 
 
 @click.command(short_help="Check a shard folder: manifest, hashes, schema, images.")
