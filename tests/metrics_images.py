@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
+import pytest
 
 from pgdata.stages.synth import random_appearance, random_body, render_person, synth_pose
 
@@ -112,3 +115,15 @@ def random_weights_dir(root, fid: bool = False):  # type: ignore[no-untyped-def]
         net = FIDInceptionV3()
         torch.save(scaled_random_state(net, 3), root / "pt_inception-2015-12-05-6726825d.pth")
     return root
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run a test's torch work on one thread: on a busy 2-core machine two threads wait on each
+    other (an Inception pass or a 2048-d eigh then takes several times longer)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -25,6 +25,7 @@ from pgdata.metrics.fid import (
 from pgdata.metrics.fid_features import FID_SPECS, FidSpec, compute_fid_stats, load_fid_network
 from pgdata.models.alexnet import AlexNet
 from pgdata.models.inception import FIDInceptionV3
+from tests.metrics_images import one_thread  # noqa: F401 (fixture)
 
 f64 = torch.float64
 
@@ -138,6 +139,7 @@ def _float32_route(c1: torch.Tensor, c2: torch.Tensor) -> float:
     return float(torch.linalg.eigvalsh(0.5 * (inner + inner.mT)).clamp(min=0).sqrt().sum())
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_sqrt_trace_2048_where_float32_loses_a_whole_fid_point() -> None:
     """D = 2048, N = 300 per set (rank-deficient, as FID on a small test split).
 

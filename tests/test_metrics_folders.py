@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,13 @@ from pgdata.metrics.evaluators import FidEvaluator
 from pgdata.metrics.fid import frechet_distance, load_stats
 from pgdata.metrics.fid_features import load_fid_network
 from pgdata.metrics.folders import FolderScoreConfig, score_folders
-from tests.metrics_images import pair_folders, random_weights_dir, to_batch, write_png
+from tests.metrics_images import (  # noqa: F401 (one_thread is a fixture)
+    one_thread,
+    pair_folders,
+    random_weights_dir,
+    to_batch,
+    write_png,
+)
 
 PAIRWISE = ("psnr", "ssim_patn", "ssim_gfla51")
 
@@ -142,15 +147,6 @@ def test_pad_white_wider_images_is_an_error(folders: tuple[Path, Path]) -> None:
     pred, gt = folders
     with pytest.raises(Exception, match="wider than the padded width"):
         score_folders(FolderScoreConfig(pred, gt, presets=("psnr",), pad_white=48))
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Inception on one thread: on a busy 2-core machine two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.usefixtures("one_thread")
