@@ -144,6 +144,7 @@ def _train(
         torch.backends.cudnn.benchmark = True
 
     # ------------------------------------------------------------------------------ data
+    family.check_config(cfg)
     family.check_data(data)
     dataset = family.dataset(cfg, data, cfg.split, train=True)
     data_sha = manifest_sha256(data)
@@ -157,7 +158,11 @@ def _train(
             f"(batch_size {cfg.batch_size} × accumulation {cfg.accumulation} × {env.world} "
             "processes): lower batch_size"
         )
-    total = cfg.steps or (cfg.epochs_flat + cfg.epochs_decay) * sampler.steps_per_epoch
+    # the schedule's epoch: one pass over the split, or epoch_pairs pairs (PATN: 4,000)
+    schedule_epoch = sampler.steps_per_epoch
+    if cfg.epoch_pairs:
+        schedule_epoch = max(1, cfg.epoch_pairs // (step_size * env.world))
+    total = cfg.steps or (cfg.epochs_flat + cfg.epochs_decay) * schedule_epoch
 
     # ------------------------------------------------------------------------ run folder
     verdict: Any = None
@@ -173,7 +178,7 @@ def _train(
 
     # ------------------------------------------------- networks, optimisers, schedules
     _seed_everything(cfg.seed)  # same initial weights on every rank
-    step_obj = family(cfg, env.device, sampler.steps_per_epoch)
+    step_obj = family(cfg, env.device, schedule_epoch)
     start = 0
     if resume_from is not None:
         ckpt = load_checkpoint(resume_from)

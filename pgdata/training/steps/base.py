@@ -1,9 +1,11 @@
 """The seam between the one training loop and a model family.
 
-A family (DPTN now; PATN, pix2pix, DMFN next) is a :class:`TrainStep` subclass that says:
+A family (DPTN, PATN, pix2pix, DMFN) is a :class:`TrainStep` subclass that says:
 
-- what data it trains on: the shard ``schema``, how to build the dataset, collate a batch and
-  move it to the device (``dataset``, ``collate``, ``to_device``);
+- which configs it accepts beyond the key checks (``check_config``);
+- what data it trains on: the shard ``schema``, how to build the dataset (which checks that the
+  config's channel counts and sizes fit the shards), collate a batch and move it to the device
+  (``dataset``, ``collate``, ``to_device``);
 - which networks it trains (``build_networks``: also what ``pgdata models`` counts), with which
   optimisers and learning-rate schedules (``networks``, ``optimizers``, ``schedulers``);
 - one forward pass (``forward``) and the ordered updates of a step (``phases``: DPTN is
@@ -37,7 +39,15 @@ from pgdata.shards.manifest import read_manifest
 from pgdata.training.config import TrainConfig
 from pgdata.training.dist import average_gradients, broadcast_state
 
-__all__ = ["Batch", "LossFn", "Phase", "TrainStep", "count_parameters", "epoch_decay"]
+__all__ = [
+    "Batch",
+    "LossFn",
+    "Phase",
+    "TrainStep",
+    "count_parameters",
+    "epoch_decay",
+    "step_decay",
+]
 
 Batch = dict[str, Any]
 Outputs = dict[str, torch.Tensor]
@@ -79,6 +89,19 @@ def epoch_decay(steps_per_epoch: int, flat: int, decay: int) -> Callable[[int], 
     def factor(step: int) -> float:
         epoch = step // steps_per_epoch + 1
         return 1.0 - max(0, epoch - flat) / float(decay + 1)
+
+    return factor
+
+
+def step_decay(milestones: tuple[int, ...], gamma: float) -> Callable[[int], float]:
+    """``MultiStepLR`` as a rule per optimiser step: ``gamma ** (milestones reached)``.
+
+    The factor of step ``s`` (0-based, the number of steps already done) counts the milestones
+    ``m ≤ s``: with ``[100000]`` and 0.5 the lr halves once 100,000 steps are done (DMFN).
+    """
+
+    def factor(step: int) -> float:
+        return float(gamma ** sum(step >= m for m in milestones))
 
     return factor
 
@@ -143,6 +166,16 @@ class TrainStep(ABC):
     # ------------------------------------------------------------------ shared by the families
 
     @classmethod
+    def check_config(cls, cfg: TrainConfig) -> None:
+        """Refuse a config this family cannot train, before anything is read or written.
+
+        Override to check combinations ``TrainConfig.__post_init__`` cannot (it does not know
+        the family); raise :class:`~pgdata.errors.ConfigError` naming the key and the fix.
+        The base class accepts every config.
+        """
+        return None
+
+    @classmethod
     def check_data(cls, folder: Path) -> None:
         """Refuse shards of another schema before anything else reads them."""
         found = read_manifest(folder).schema.name
@@ -158,8 +191,11 @@ class TrainStep(ABC):
         return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
 
     def schedule(self, optimizer: torch.optim.Optimizer) -> LambdaLR:
-        """Constant then linear decay per epoch (:func:`epoch_decay`), stepped every step."""
+        """The config's lr policy, stepped every optimiser step: ``"linear"`` = constant then
+        linear decay per epoch (:func:`epoch_decay`), ``"step"`` = :func:`step_decay`."""
         cfg = self.cfg
+        if cfg.lr_policy == "step":
+            return LambdaLR(optimizer, step_decay(cfg.lr_milestones, cfg.lr_gamma))
         return LambdaLR(
             optimizer, epoch_decay(self.steps_per_epoch, cfg.epochs_flat, cfg.epochs_decay)
         )
