@@ -84,6 +84,7 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
         self._b = np.concatenate(b_of)[order].astype(np.int64)
         self._keypoints = keypoints
         self._names = names
+        self.joints = int(keypoints[0].shape[1])  # keypoints per person (COCO-18: 18)
 
     def __len__(self) -> int:
         return len(self._shard)

@@ -10,7 +10,10 @@ sha256-checks the file (``pgdata.io.weights``) and hands the state dict in.
 
 Inputs are ``(B, 3, H, W)`` RGB in [-1, 1]. ``input_norm="none"`` feeds them as they are (DPTN,
 whose VGG gets [-1, 1] without ImageNet normalisation); ``"imagenet"`` maps them to [0, 1] and
-then applies the ImageNet mean/std (PATN). The network is frozen: no parameter requires a
+then applies the ImageNet mean/std (PATN, and pgdata's DMFN default); ``"dmfn_released"``
+reproduces DMFN's released extractor, which normalises ``x`` in [-1, 1] as if it were in [0, 1]
+shifted: ``(x − (mean − 1)) / (2 std)``, i.e. the ImageNet normalisation of ``x + mean`` (per
+channel), an input brighter by ``mean / (2 std)`` (0.90–1.06) than ``"imagenet"``. The network is frozen: no parameter requires a
 gradient and it stays in eval mode; gradients still flow to the *input*.
 """
 
@@ -27,14 +30,19 @@ __all__ = [
     "DPTN_STYLE_LAYERS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "INPUT_NORMS",
     "RELU_LAYERS",
     "VGG19",
+    "InputNorm",
     "vgg19_features_state",
 ]
 
 # torchvision's VGG configuration "E": output widths, "M" = 2×2 max pool
 _CFG_E: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M")
 _CFG_E += (512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+
+InputNorm = Literal["none", "imagenet", "dmfn_released"]
+INPUT_NORMS: tuple[InputNorm, ...] = ("none", "imagenet", "dmfn_released")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -80,7 +88,8 @@ class VGG19(nn.Module):
     Args:
         layers: names from :data:`RELU_LAYERS` to return (default: DPTN's content and style layers).
             Only ``features`` up to the deepest requested layer run.
-        input_norm: ``"none"`` (DPTN) or ``"imagenet"`` (PATN), see the module docstring.
+        input_norm: ``"none"`` (DPTN), ``"imagenet"`` (PATN, DMFN) or ``"dmfn_released"``,
+            see the module docstring.
 
     ``forward(x)``: ``x`` ``(B, 3, H, W)`` float in [-1, 1] → ``{name: (B, C, H / 2**(stage-1), W / 2**(stage-1))}``
     (floor division through the pools), ``C`` = 64, 128, 256, 512, 512 for stages 1–5.
@@ -93,7 +102,7 @@ class VGG19(nn.Module):
     def __init__(
         self,
         layers: Iterable[str] = DPTN_CONTENT_LAYERS + DPTN_STYLE_LAYERS,
-        input_norm: Literal["none", "imagenet"] = "none",
+        input_norm: InputNorm = "none",
     ) -> None:
         super().__init__()
         self.layers = tuple(dict.fromkeys(layers))
@@ -102,8 +111,8 @@ class VGG19(nn.Module):
             raise ValueError(
                 f"unknown VGG19 layer(s) {unknown or '(none given)'}; valid: {list(RELU_LAYERS)}"
             )
-        if input_norm not in ("none", "imagenet"):
-            raise ValueError(f"input_norm must be 'none' or 'imagenet', got {input_norm!r}")
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {list(INPUT_NORMS)}, got {input_norm!r}")
         self.input_norm = input_norm
         self.features = _features()
         self._stop = max(RELU_LAYERS[n] for n in self.layers) + 1
@@ -131,6 +140,8 @@ class VGG19(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.input_norm == "imagenet":
             x = ((x + 1.0) / 2.0 - self.mean) / self.std
+        elif self.input_norm == "dmfn_released":
+            x = (x - (self.mean - 1.0)) / (2.0 * self.std)
         out: dict[str, torch.Tensor] = {}
         for i in range(self._stop):
             x = self.features[i](x)

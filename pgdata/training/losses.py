@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,7 @@ from torch import nn
 from pgdata.errors import InputFormatError, PgdataError, WeightsError
 from pgdata.io.weights import KNOWN_WEIGHTS, find_weights, load_state_dict
 from pgdata.models.dptn import DPTNConfig, DPTNGenerator
-from pgdata.models.vgg import DPTN_CONTENT_LAYERS, DPTN_STYLE_LAYERS, VGG19
+from pgdata.models.vgg import DPTN_CONTENT_LAYERS, DPTN_STYLE_LAYERS, VGG19, InputNorm
 
 __all__ = [
     "DEFAULT_KD_WEIGHT",
@@ -117,7 +117,7 @@ def build_vgg(
     path: str | Path | None,
     *,
     layers: Sequence[str] = DPTN_CONTENT_LAYERS + DPTN_STYLE_LAYERS,
-    input_norm: Literal["none", "imagenet"] = "none",
+    input_norm: InputNorm = "none",
 ) -> VGG19:
     """A frozen :class:`VGG19` with torchvision's ImageNet weights from ``vgg19-dcbb9e9d.pth``.
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from pgdata.errors import ConfigError
 from pgdata.training.steps.base import TrainStep
+from pgdata.training.steps.dmfn import DMFNStep
 from pgdata.training.steps.dptn import DPTNStep
+from pgdata.training.steps.patn import PATNStep
+from pgdata.training.steps.pix2pix import Pix2PixPoseStep, Pix2PixStep
 
 __all__ = ["FAMILIES", "TrainStep", "get_family"]
 
-FAMILIES: dict[str, type[TrainStep]] = {"dptn": DPTNStep}
+FAMILIES: dict[str, type[TrainStep]] = {
+    step.family: step for step in (DPTNStep, PATNStep, Pix2PixStep, Pix2PixPoseStep, DMFNStep)
+}
 
 
 def get_family(name: str) -> type[TrainStep]:
