@@ -2,7 +2,9 @@
 
 ``pose_shards``: a ``pgdata sample`` In-shop tree of 8 identities at 64×48 (48 train pairs, 24
 test pairs), so a tiny DPTN trains a step in well under a second. ``tryon_shards``: the try-on
-sample's shards (another schema, for the wrong-input test).
+sample's shards (another schema, for the wrong-input test). ``aligned_shards`` and
+``faces_shards``: the aligned (pix2pix) and faces (DMFN) samples at 64×64, built into shards.
+``assert_same``: checkpoint values equal tensor for tensor.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from pathlib import Path
 
 import torch
 
+from pgdata.jobs.aligned.build import AlignedBuildConfig, run_build_aligned
+from pgdata.jobs.aligned.sample import AlignedSampleConfig, run_aligned_sample
+from pgdata.jobs.faces.build import FacesBuildConfig, run_build_faces
+from pgdata.jobs.faces.sample import FacesSampleConfig, run_faces_sample
 from pgdata.jobs.posetransfer.build import BuildConfig, run_build
 from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
@@ -20,6 +26,7 @@ from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_HW = (64, 48)  # multiples of 8, as DPTN needs
+SMALL = 64  # side of the aligned halves and of the faces (a 5-level U-Net needs multiples of 32)
 
 
 def single_thread() -> Iterator[None]:
@@ -54,3 +61,33 @@ def tryon_shards(out: Path) -> Path:
     recipe = ROOT / "pipelines" / "viton-hd.toml"
     run_build_tryon(TryonBuildConfig(source=out / "root", out=out / "shards", recipe=recipe))
     return out / "shards"
+
+
+def aligned_shards(out: Path, *, n: int = 8) -> Path:
+    """Build aligned shards (n train, n // 4 val and test A|B images of 64² halves)."""
+    run_aligned_sample(AlignedSampleConfig(out / "facades", n=n, size_hw=(SMALL, SMALL)))
+    run_build_aligned(AlignedBuildConfig(source=out / "facades", out=out / "shards"))
+    return out / "shards"
+
+
+def faces_shards(out: Path, *, n: int = 8) -> Path:
+    """Build face shards (n train, n // 4 test faces of 64², with landmarks)."""
+    run_faces_sample(FacesSampleConfig(out / "faces", n=n, size=SMALL))
+    run_build_faces(FacesBuildConfig(source=out / "faces", out=out / "shards", size=SMALL))
+    return out / "shards"
+
+
+def assert_same(a: object, b: object, where: str = "ckpt") -> None:
+    """Recursive equality of checkpoint values, tensor for tensor (dtype included)."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (where, set(a) ^ set(b))
+        for k in a:
+            assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)

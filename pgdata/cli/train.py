@@ -23,12 +23,14 @@ def resolve_config(name_or_path: str) -> Path:
     return resolve_bundled("train", name_or_path)
 
 
-@click.command("train", short_help="Train a generator (DPTN family) on pose-transfer shards.")
+@click.command(
+    "train", short_help="Train a generator (DPTN, PATN, pix2pix, DMFN) on pgdata shards."
+)
 @click.option(
     "--config",
     "config",
     required=True,
-    help="Training config: a TOML path or a bundled name (dptn, dptn-market, dptn-teacher, dptn-student, tiny).",
+    help="Training config: a TOML path or a bundled name (dptn, patn, pix2pix, pix2pix-pose, dmfn, dmfn-abl-..., tiny; `pgdata models` lists them).",
 )
 @click.option(
     "--data",
@@ -77,10 +79,20 @@ def train_cmd(
     force: bool,
     device: str | None,
 ) -> None:
-    """Train the config's model family on pose-transfer shards; print one summary line.
+    """Train the config's model family on its shards; print one summary line.
 
-    Logs go to stderr (progress bar), RUN/log.jsonl and TensorBoard (RUN/tb); sample grids to
-    RUN/samples/. Without VGG19 weights pass --set perceptual=false.
+    DPTN, PATN and pix2pix-pose train on pose-transfer shards, pix2pix on aligned A|B shards
+    (pipelines/aligned.toml), DMFN on face shards (pipelines/faces.toml). Logs go to stderr
+    (progress bar), RUN/log.jsonl and TensorBoard (RUN/tb); sample grids to RUN/samples/.
+    Without VGG19 weights pass --set perceptual=false (DMFN: drop "vgg" and "center" from
+    dmfn_losses).
+
+    \b
+    Examples:
+      pgdata train --config patn --data shards/fashion --out runs/patn
+      pgdata train --config pix2pix --data shards/facades --out runs/pix2pix --set direction=BtoA
+      pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/train
+      pgdata train --config tiny-dmfn --data demo/face-shards --out demo/run --device cpu --steps 2
     """
     from pgdata.training.loop import train  # torch and the models load only for this command
 
