@@ -31,6 +31,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata preview tryon $(DEMO)/tryon --out $(DEMO)/tryon.html
 	$(VENV)/bin/pgdata build --recipe pipelines/viton-hd.toml --source $(DEMO)/tryon --out $(DEMO)/tryon-shards --overwrite
 	$(VENV)/bin/pgdata info $(DEMO)/tryon-shards
+	rm -rf $(DEMO)/run
+	$(VENV)/bin/pgdata train --config tiny --data $(DEMO)/shards --out $(DEMO)/run --device cpu
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
@@ -39,6 +41,7 @@ demo: $(STAMP)
 	@echo "  try-on dataset        $(DEMO)/tryon (test/, test_pairs.txt, profile.json)"
 	@echo "  try-on preview        $(DEMO)/tryon.html"
 	@echo "  try-on shards         $(DEMO)/tryon-shards"
+	@echo "  training run          $(DEMO)/run (config.json, ckpt-*.pt, log.jsonl, samples/*.png, tb/)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pgdata tests benchmarks cli.py
@@ -61,6 +64,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_agnostic.py
 	$(PY) benchmarks/bench_crawl.py
+	$(PY) benchmarks/bench_eval.py
+	$(PY) benchmarks/bench_train.py
 
 # dist/pgdata-<version>-py3-none-any.whl: pgdata plus the bundled pipelines/, crawlers/, train/
 wheel: $(STAMP)
