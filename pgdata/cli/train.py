@@ -23,8 +23,20 @@ def resolve_config(name_or_path: str) -> Path:
     return resolve_bundled("train", name_or_path)
 
 
+EXAMPLES = """\b
+Examples:
+  pgdata train --config patn --data shards/fashion --out runs/patn
+  pgdata train --config pix2pix --data shards/facades --out runs/pix2pix --set direction=BtoA
+  pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/train
+  pgdata train --config tiny-dmfn --data demo/face-shards --out demo/run --device cpu --steps 2
+"""
+"""The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
+
+
 @click.command(
-    "train", short_help="Train a generator (DPTN, PATN, pix2pix, DMFN) on pgdata shards."
+    "train",
+    short_help="Train a generator (DPTN, PATN, pix2pix, DMFN) on pgdata shards.",
+    epilog=EXAMPLES,
 )
 @click.option(
     "--config",
@@ -86,13 +98,6 @@ def train_cmd(
     (progress bar), RUN/log.jsonl and TensorBoard (RUN/tb); sample grids to RUN/samples/.
     Without VGG19 weights pass --set perceptual=false (DMFN: drop "vgg" and "center" from
     dmfn_losses).
-
-    \b
-    Examples:
-      pgdata train --config patn --data shards/fashion --out runs/patn
-      pgdata train --config pix2pix --data shards/facades --out runs/pix2pix --set direction=BtoA
-      pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/train
-      pgdata train --config tiny-dmfn --data demo/face-shards --out demo/run --device cpu --steps 2
     """
     from pgdata.training.loop import train  # torch and the models load only for this command
 
@@ -134,7 +139,7 @@ def models_cmd(config: str | None) -> None:
 
     try:
         folder = bundled_dir("train")
-        bundled = sorted(folder.glob("*.toml")) if folder is not None else []
+        bundled = sorted(folder.glob("*.toml"), key=lambda p: p.stem) if folder else []
         paths = [resolve_config(config)] if config else bundled
         if not paths:
             raise ConfigError("this install has no bundled training configs: give --config FILE")
