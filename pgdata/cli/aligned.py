@@ -20,7 +20,20 @@ from pgdata.jobs.aligned.combine import CombineConfig, run_combine
 __all__ = ["combine_ab"]
 
 
-@click.command("combine-ab", short_help="Put paired images side by side (pix2pix's A|B files).")
+EXAMPLES = """\b
+Examples:
+  pgdata combine-ab facades/A facades/B --out facades/AB
+  pgdata combine-ab labels photos --out pairs --strict --workers 4
+  pgdata build --recipe aligned --source facades/AB --out shards/facades
+"""
+"""The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
+
+
+@click.command(
+    "combine-ab",
+    short_help="Put paired images side by side (pix2pix's A|B files).",
+    epilog=EXAMPLES,
+)
 @click.argument("a_dir", type=DIR)
 @click.argument("b_dir", type=DIR)
 @out_dir_option("Folder for the A|B images (split folders mirrored) and rejected.csv.")
@@ -36,12 +49,6 @@ def combine_ab(
     A_DIR and B_DIR hold train/ val/ test/ folders (mirrored in --out) or are flat. Images
     without a partner, unreadable ones and pairs of different sizes are skipped and listed in
     OUT/rejected.csv (with --strict the first one stops the command before anything is written).
-
-    \b
-    Examples:
-      pgdata combine-ab facades/A facades/B --out facades/AB
-      pgdata combine-ab labels photos --out pairs --strict --workers 4
-      pgdata build --recipe aligned --source facades/AB --out shards/facades
     """
     cfg = make_config(
         CombineConfig, a_dir=a_dir, b_dir=b_dir, out=out, quality=quality, strict=strict,

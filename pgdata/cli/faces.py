@@ -13,7 +13,19 @@ from pgdata.stages.masks import MASK_KINDS
 __all__ = ["masks"]
 
 
-@click.command(short_help="Write a fixed set of inpainting masks (the same holes for every model).")
+EXAMPLES = """\b
+Examples:
+  pgdata masks --n 1000 --out masks/eval
+  pgdata masks --n 200 --out masks/brush --kinds brush --size 256 --seed 1
+  pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/eval
+"""
+"""The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
+
+
+@click.command(
+    short_help="Write a fixed set of inpainting masks (the same holes for every model).",
+    epilog=EXAMPLES,
+)
 @shown_option("--n", default=1000, type=click.IntRange(min=1), help="Number of masks.")
 @out_dir_option("Folder for 00000.png ... and masks.json.")
 @shown_option(
@@ -32,12 +44,6 @@ def masks(n: int, out: Path, size: int, kinds: str, seed: int, overwrite: bool) 
     ablation variant is scored on the same holes. Mask i has kind KINDS[i % len(KINDS)] and is
     drawn from seed (SEED, i): center (the centred half-size box), box (DMFN's random box),
     boxes (1-4 random boxes), brush (free-form strokes).
-
-    \b
-    Examples:
-      pgdata masks --n 1000 --out masks/eval
-      pgdata masks --n 200 --out masks/brush --kinds brush --size 256 --seed 1
-      pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/eval
     """
     names = tuple(k.strip() for k in kinds.split(",") if k.strip())
     cfg = make_config(

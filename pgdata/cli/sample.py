@@ -25,7 +25,17 @@ TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
 SMALL_SIZE_HW = (256, 256)  # aligned halves and the faces' crop size, as facades and DMFN
 
 
-@click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.")
+EXAMPLES = """\b
+Examples:
+  pgdata sample out/inshop --ids 24
+  pgdata sample out/viton --kind tryon --ids 4 --size 256x192
+  pgdata sample out/facades --kind aligned --ids 40
+  pgdata sample out/faces --kind faces --ids 64 --size 128x128
+"""
+"""The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
+
+
+@click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.", epilog=EXAMPLES)
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @shown_option(
     "--ids",
@@ -76,13 +86,6 @@ def sample(
     With --kind aligned: train/ val/ test/ folders of A|B images for pix2pix (A = a facade's colour
     label map, B = its rendering). With --kind faces: train/ and test/ face photos of varied sizes
     and landmarks.csv (five points each) for DMFN inpainting.
-
-    \b
-    Examples:
-      pgdata sample out/inshop --ids 24
-      pgdata sample out/viton --kind tryon --ids 4 --size 256x192
-      pgdata sample out/facades --kind aligned --ids 40
-      pgdata sample out/faces --kind faces --ids 64 --size 128x128
     """
     if kind in ("aligned", "faces"):
         _sample_small(kind, out, ids, seed, size_hw or SMALL_SIZE_HW)

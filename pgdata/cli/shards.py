@@ -31,7 +31,19 @@ _POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
 _FOLDER_KINDS = ("aligned", "faces")
 
 
-@click.command(short_help="Build HDF5 shards (pose transfer, try-on, aligned A|B, faces).")
+EXAMPLES = """\b
+Examples:
+  pgdata build --recipe deepfashion --source data/fashion --out shards/fashion
+  pgdata build --recipe viton-hd --source VITON-HD --out shards/viton
+  pgdata build --recipe aligned --source facades --out shards/facades --strict
+  pgdata build --recipe faces --source celeba-hq --out shards/faces --image-size 256x256
+"""
+"""The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
+
+
+@click.command(
+    short_help="Build HDF5 shards (pose transfer, try-on, aligned A|B, faces).", epilog=EXAMPLES
+)
 @bundled_option(
     "--recipe",
     "pipelines",
@@ -107,13 +119,6 @@ def build(
 
     Aligned recipes import pix2pix's A|B images as they are; faces recipes crop each photo to its
     centred square and resize it (photos smaller than the crop are skipped).
-
-    \b
-    Examples:
-      pgdata build --recipe deepfashion --source data/fashion --out shards/fashion
-      pgdata build --recipe viton-hd --source VITON-HD --out shards/viton
-      pgdata build --recipe aligned --source facades --out shards/facades --strict
-      pgdata build --recipe faces --source celeba-hq --out shards/faces --image-size 256x256
     """
     spec = load_recipe(recipe)
     table = spec.table("build")

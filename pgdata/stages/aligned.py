@@ -40,7 +40,7 @@ def ab_problem(size_hw: tuple[int, int]) -> str | None:
     if w < 2 or h < 1:
         return f"too small for two halves ({w}x{h})"
     if w % 2:
-        return f"odd width {w} (halves of {w // 2} and {w - w // 2} columns differ)"
+        return f"odd width ({w}: halves of {w // 2} and {w - w // 2} columns would differ)"
     return None
 
 
