@@ -208,3 +208,16 @@ def test_a_crop_size_other_than_the_shards_is_refused(faces, tmp_path):
     err = _error(_train(faces, tmp_path / "run", "--set", "crop_size=128"), tmp_path / "run")
     assert "crop_size: the face shards in " in err
     assert f"hold {SMALL}x{SMALL} images, the config builds DMFN for 128x128" in err
+
+
+def test_dmfn_released_vgg_input_is_imagenet_normalisation_of_x_plus_mean():
+    from pgdata.models.vgg import IMAGENET_MEAN, VGG19
+
+    torch.manual_seed(0)
+    released = VGG19(("relu1_1",), "dmfn_released")
+    imagenet = VGG19(("relu1_1",), "imagenet")
+    imagenet.load_state_dict(released.state_dict())
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    shifted = x + torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    torch.testing.assert_close(released(x)["relu1_1"], imagenet(shifted)["relu1_1"])
+    assert not torch.allclose(released(x)["relu1_1"], imagenet(x)["relu1_1"])
