@@ -316,14 +316,14 @@ class DPTNGenerator(nn.Module):
             raise ValueError(
                 f"src_img must be (B, {cfg.image_channels}, H, W), got {tuple(src_img.shape)}"
             )
-        size = tuple(src_img.shape[-2:])
+        size = (int(src_img.shape[-2]), int(src_img.shape[-1]))  # ints, also when traced
         allowed = {size} if cfg.resize_to is None else {size, tuple(cfg.resize_to)}
         for name, p in (("src_pose", src_pose), ("tgt_pose", tgt_pose)):
             if p.ndim != 4 or p.shape[1] != cfg.pose_channels or p.shape[0] != src_img.shape[0]:
                 raise ValueError(
                     f"{name} must be (B, {cfg.pose_channels}, H, W) with B = {src_img.shape[0]}, got {tuple(p.shape)}"
                 )
-            if tuple(p.shape[-2:]) not in allowed:
+            if (int(p.shape[-2]), int(p.shape[-1])) not in allowed:
                 raise ValueError(
                     f"{name} is {tuple(p.shape[-2:])}, expected one of {sorted(allowed)}"
                 )
