@@ -10,7 +10,12 @@ A family (DPTN, PATN, pix2pix, DMFN) is a :class:`TrainStep` subclass that says:
   optimisers and learning-rate schedules (``networks``, ``optimizers``, ``schedulers``);
 - one forward pass (``forward``) and the ordered updates of a step (``phases``: DPTN is
   "G forward → D step → G step");
-- the columns of a sample grid (``sample_columns``).
+- the columns of a sample grid (``sample_columns``);
+- for ``pgdata eval`` and ``pgdata export``: the generator alone as one module
+  (``inference_net``), its input tensors from a batch (``inference_inputs``, named by
+  ``inference_names``) and what turns its output into the evaluated image (``finish``: a crop, a
+  composite). :meth:`TrainStep.for_inference` builds a step that holds only the networks, and
+  :meth:`TrainStep.infer` runs the three.
 
 The loop owns everything else: devices, accumulation, gradient averaging across ranks,
 checkpoints, logging. :meth:`TrainStep.train_step` runs the phases: with one micro-batch the
@@ -22,6 +27,7 @@ through it), so memory stays that of one micro-batch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +58,7 @@ __all__ = [
 Batch = dict[str, Any]
 Outputs = dict[str, torch.Tensor]
 M = TypeVar("M", bound=nn.Module)
+S = TypeVar("S", bound="TrainStep")
 LossFn = Callable[[Batch, Outputs], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
@@ -119,6 +126,8 @@ class TrainStep(ABC):
     recipe_hint: ClassVar[str] = "pgdata build --recipe pipelines/deepfashion.toml"
     compiled: ClassVar[tuple[str, ...]] = ("G",)
     """Networks ``compile = true`` compiles (see :meth:`compile`)."""
+    inference_names: ClassVar[tuple[str, ...]] = ("input",)
+    """Names of the :meth:`inference_inputs` tensors (the exported model's input names)."""
 
     def __init__(self, cfg: TrainConfig, device: torch.device, steps_per_epoch: int) -> None:
         self.cfg = cfg
@@ -162,6 +171,60 @@ class TrainStep(ABC):
     @abstractmethod
     def sample_columns(self, batch: Batch) -> list[np.ndarray]:
         """``(B, H, W, 3)`` uint8 panels, one array per grid column (eval mode, no grad)."""
+
+    # ------------------------------------------------------------ inference (eval and export)
+
+    @classmethod
+    def for_inference(cls: type[S], cfg: TrainConfig, device: torch.device) -> S:
+        """A step that only generates (``pgdata eval``, ``pgdata export``).
+
+        It holds the networks of :meth:`build_networks` (uninitialised: load a checkpoint's state
+        next) on ``device`` in eval mode, and nothing else: no optimisers, losses, VGG19, teacher
+        or plugin networks, so no weight file but the checkpoint is needed. ``amp`` and
+        ``compile`` are off: outputs are computed in float32 by the eager networks.
+        """
+        step = cls.__new__(cls)
+        TrainStep.__init__(step, dataclasses.replace(cfg, amp=False, compile=False), device, 1)
+        step.networks = cls.build_networks(step.cfg, init=False)
+        for net in step.networks.values():
+            step.place(net).eval()
+        step.setup_inference()
+        return step
+
+    def setup_inference(self) -> None:
+        """Set what :meth:`to_device` and :meth:`inference_inputs` read besides ``cfg``,
+        ``device`` and ``networks`` (called by :meth:`for_inference`; the base class needs none)."""
+        return None
+
+    def inference_net(self) -> nn.Module:
+        """The generator alone as one module (what ``pgdata export`` writes).
+
+        ``net(*self.inference_inputs(batch))`` → ``(B, C, H', W')`` float images in [-1, 1].
+        Default: ``networks["G"]``.
+        """
+        return self.networks["G"]
+
+    def inference_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """The :meth:`inference_net` input tensors of a :meth:`to_device` batch (batch first)."""
+        raise NotImplementedError(f"the {self.family!r} family defines no generator inputs")
+
+    def finish(self, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+        """The :meth:`inference_net` output → the image that is evaluated (default: as it is;
+        pix2pix-pose crops its padding, DMFN composites the hole into the known pixels)."""
+        return out
+
+    def infer(self, batch: Batch) -> torch.Tensor:
+        """The evaluated output of a :meth:`to_device` batch: ``(B, C, H, W)`` float32 in
+        [-1, 1], computed in eval mode without gradients (the network's mode is restored)."""
+        net = self.inference_net()
+        was_training = net.training
+        net.eval()
+        try:
+            with torch.no_grad(), self.autocast():
+                out = net(*self.inference_inputs(batch))
+        finally:
+            net.train(was_training)
+        return self.finish(batch, out.float())
 
     # ------------------------------------------------------------------ shared by the families
 

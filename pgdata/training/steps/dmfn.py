@@ -158,6 +158,18 @@ class DMFNStep(TrainStep):
             g, d = DMFNGenerator(net), DMFNDiscriminator(net)
         return {"G": g, "D": d}
 
+    def setup_inference(self) -> None:
+        self.G, self.D = self.networks["G"], self.networks["D"]
+        self.local_hw = dmfn_config(self.cfg).local_hw
+
+    def inference_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """cat(image · (1 − mask), mask): ``(B, 4, S, S)``."""
+        return (generator_input(batch["image"], batch["mask"]),)
+
+    def finish(self, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+        """The composite: generated pixels in the hole, the known ones elsewhere."""
+        return composite(out, batch["image"], batch["mask"])
+
     # ------------------------------------------------------------------------------ data
 
     @classmethod

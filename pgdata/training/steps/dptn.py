@@ -54,7 +54,7 @@ from pgdata.training.losses import (
 )
 from pgdata.training.steps.base import Batch, Outputs, Phase, TrainStep
 
-__all__ = ["ARCH_KEYS", "DPTNStep", "dptn_config", "teacher_config"]
+__all__ = ["ARCH_KEYS", "DPTNInference", "DPTNStep", "dptn_config", "teacher_config"]
 
 ARCH_KEYS = (
     "ngf", "block", "mbconv_expand", "mbconv_kernel", "mbconv_se", "n_cab", "n_ttb", "heads",
@@ -124,11 +124,30 @@ def _perceptual(cfg: TrainConfig) -> PerceptualLoss:
         ) from None
 
 
+class DPTNInference(nn.Module):
+    """DPTN's generator for inference: ``(source, source_pose, target_pose)`` → the s→t image.
+
+    ``(B, 3, H, W)`` in [-1, 1], ``(B, 18, h, w)`` heatmaps (``h, w`` = H, W or ``resize_to``) →
+    ``(B, 3, H, W)`` in [-1, 1] (resized back to the source's size, as DPTN's test saves it).
+    """
+
+    def __init__(self, generator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def forward(
+        self, source: torch.Tensor, source_pose: torch.Tensor, target_pose: torch.Tensor
+    ) -> torch.Tensor:
+        out_t: torch.Tensor = self.generator(source, source_pose, target_pose)[0]
+        return out_t
+
+
 class DPTNStep(TrainStep):
     """DPTN's recipe (see the module docstring)."""
 
     family = "dptn"
     schema = "pose-transfer"
+    inference_names = ("source", "source_pose", "target_pose")
 
     def __init__(self, cfg: TrainConfig, device: torch.device, steps_per_epoch: int) -> None:
         super().__init__(cfg, device, steps_per_epoch)
@@ -156,12 +175,26 @@ class DPTNStep(TrainStep):
             "D": self.adam(self.D.parameters(), cfg.lr * cfg.lr_d_ratio),
         }
         self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
-        self.work_hw = (int(cfg.resize_to[0]), int(cfg.resize_to[1])) if cfg.resize_to else None
+        self.work_hw = self._work_hw(cfg)
 
     @staticmethod
     def build_networks(cfg: TrainConfig, *, init: bool = True) -> dict[str, nn.Module]:
         net = dptn_config(cfg)
         return {"G": DPTNGenerator(net, init=init), "D": build_discriminator(net)}
+
+    def setup_inference(self) -> None:
+        self.G = self.networks["G"]
+        self.work_hw = self._work_hw(self.cfg)
+
+    @staticmethod
+    def _work_hw(cfg: TrainConfig) -> tuple[int, int] | None:
+        return (int(cfg.resize_to[0]), int(cfg.resize_to[1])) if cfg.resize_to else None
+
+    def inference_net(self) -> nn.Module:
+        return DPTNInference(self.networks["G"])
+
+    def inference_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        return batch["P1"], batch["BP1"], batch["BP2"]
 
     # ------------------------------------------------------------------------------ data
 

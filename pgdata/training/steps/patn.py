@@ -68,6 +68,7 @@ class PATNStep(TrainStep):
 
     family = "patn"
     schema = "pose-transfer"
+    inference_names = ("source", "poses")
 
     def __init__(self, cfg: TrainConfig, device: torch.device, steps_per_epoch: int) -> None:
         super().__init__(cfg, device, steps_per_epoch)
@@ -124,6 +125,10 @@ class PATNStep(TrainStep):
             # uint8 truncation of maps in [0, 1]: only an exact 1.0 (an integer joint) survives
             b["BP1"], b["BP2"] = b["BP1"].floor(), b["BP2"].floor()
         return b
+
+    def inference_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        """The source image and cat(source heatmaps, target heatmaps) (``poses``: 2 × 18)."""
+        return batch["P1"], torch.cat([batch["BP1"], batch["BP2"]], dim=1)
 
     # ------------------------------------------------------------------------------ step
 

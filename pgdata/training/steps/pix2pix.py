@@ -121,6 +121,9 @@ class _Pix2Pix(TrainStep):
         loss = gan + terms["l1"]
         return loss, {"gan": gan, "l1": terms["l1"], "G": loss}
 
+    def inference_inputs(self, batch: Batch) -> tuple[torch.Tensor, ...]:
+        return (batch["input"],)
+
     def generate(self, batch: Batch) -> torch.Tensor:
         """The generator's output in eval mode, without gradients (sample grids)."""
         self.G.eval()
@@ -240,16 +243,21 @@ class Pix2PixPoseStep(_Pix2Pix):
         b["target"] = self._pad(b["P2"], IMAGE_PAD)
         return b
 
-    def sample_columns(self, batch: Batch) -> list[np.ndarray]:
-        """source | source pose | target pose | target | output, at the native size."""
-        fake = self.generate(batch)
+    def finish(self, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+        """The padded output cropped back to the native size."""
         h, w = (int(x) for x in batch["P1"].shape[-2:])
         ph, pw = self.cfg.pad_to
         top, left = (ph - h) // 2, (pw - w) // 2
+        return out[..., top : top + h, left : left + w]
+
+    def sample_columns(self, batch: Batch) -> list[np.ndarray]:
+        """source | source pose | target pose | target | output, at the native size."""
+        fake = self.finish(batch, self.generate(batch))
+        hw = (int(batch["P1"].shape[-2]), int(batch["P1"].shape[-1]))
         return [
             to_uint8(batch["P1"]),
-            pose_panel(batch["K1"], (h, w)),
-            pose_panel(batch["K2"], (h, w)),
+            pose_panel(batch["K1"], hw),
+            pose_panel(batch["K2"], hw),
             to_uint8(batch["P2"]),
-            to_uint8(fake[..., top : top + h, left : left + w]),
+            to_uint8(fake),
         ]
