@@ -7,7 +7,7 @@
 - pgdata: :func:`pgdata.stages.agnostic.person_agnostic` + :func:`~pgdata.stages.agnostic.parse_agnostic`
   (OpenCV fixed-point drawing, uint8 masks, lookup tables).
 
-Inputs are decoded arrays of VITON-HD sample 00006_00 from ``../shared/data/tryon`` when present,
+Inputs are decoded arrays of VITON-HD sample 00006_00 from ``tests/data/tryon`` when present,
 else a synthetic person of ``pgdata sample --kind tryon``. One core (OpenCV single-threaded).
 Target: ratio ≥ 3 and ≤ 15 ms per image. The last line is one JSON object with ``ratio`` =
 reference seconds / pgdata seconds per image.
@@ -35,7 +35,7 @@ from pgdata.io.viton import read_parse_png  # noqa: E402
 from pgdata.stages.agnostic import parse_agnostic, person_agnostic  # noqa: E402
 from tests.tryon_reference import reference_parse_agnostic, reference_person_agnostic  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "data" / "tryon" / "viton_hd_hrviton_00006_00"
+SAMPLE = ROOT / "tests" / "data" / "tryon" / "viton_hd_hrviton_00006_00"
 
 
 def load_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
@@ -55,7 +55,7 @@ def load_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         pose = coco18_to_body25(
             read_openpose(out / "precomputed/openpose_json/00001_00_keypoints.json")[0]
         )
-    return rgb, labels, pose, "synthetic person (shared data absent)"
+    return rgb, labels, pose, "synthetic person (tests/data absent)"
 
 
 def best_of(fn, repeats: int) -> float:

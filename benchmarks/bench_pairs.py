@@ -1,6 +1,6 @@
 """``build-pairs`` on a DeepFashion-sized annotation set (52,712 rows), against a pandas reference.
 
-Writes synthetic annotation CSVs with the real PATN split names (``../shared/data/deepfashion``
+Writes synthetic annotation CSVs with the real PATN split names (``tests/data/deepfashion``
 train.lst / test.lst when present, else synthetic names of the same shape) and random COCO-18
 keypoints (~20% of rows without a torso), then times, side by side:
 
@@ -27,7 +27,7 @@ import pandas as pd
 from pgdata.io.pose_csv import read_pairs, write_annotations
 from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepfashion"
+SHARED = Path(__file__).resolve().parents[1] / "tests" / "data" / "deepfashion"
 
 
 def names() -> tuple[list[str], list[str], str]:

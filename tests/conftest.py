@@ -1,4 +1,9 @@
-"""Shared fixtures: the shared reference data, a sample In-shop tree, a CLI runner."""
+"""Shared fixtures: the published reference files in ``tests/data/``, a sample In-shop tree, a CLI
+runner.
+
+Every file a test reads lives in ``tests/data/`` (source, commit, sha256 and licence in its
+README; ``tests/test_data_files.py`` checks the hashes), so the suite runs the same from a clone.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,27 @@ from click.testing import CliRunner
 
 from pgdata.jobs.posetransfer.sample import SampleConfig, run_sample
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _data_dir(name: str) -> Path:
+    """``tests/data/<name>``; a missing folder is a broken checkout, not a reason to skip."""
+    d = DATA / name
+    if not d.is_dir():
+        raise FileNotFoundError(f"{d} is missing: tests/data/ is part of the repository")
+    return d
 
 
 @pytest.fixture(scope="session")
 def deepfashion_data() -> Path:
-    """``../shared/data/deepfashion`` (published PATN / Deformable-GAN files), or skip."""
-    d = SHARED / "deepfashion"
-    if not (d / "defgan_myeongjun2").is_dir():
-        pytest.skip(f"reference data not found at {d} (only present beside a developer checkout)")
-    return d
+    """``tests/data/deepfashion``: published PATN split lists, Deformable-GAN / Market-1501 CSVs."""
+    return _data_dir("deepfashion")
 
 
 @pytest.fixture(scope="session")
 def tryon_data() -> Path:
-    """``../shared/data/tryon`` (VITON-HD / HR-VITON samples), or skip."""
-    d = SHARED / "tryon"
-    if not d.is_dir():
-        pytest.skip(f"reference data not found at {d} (only present beside a developer checkout)")
-    return d
+    """``tests/data/tryon``: released VITON-HD / HR-VITON sample files (CC BY-NC, tests only)."""
+    return _data_dir("tryon")
 
 
 @pytest.fixture(scope="session")

@@ -187,10 +187,12 @@ def test_cloth_masks_on_shared_garments(tryon_data, tmp_path):
         shutil.copy(tryon_data / folder / "cloth" / f"{key}.jpg", split / "cloth")
         shipped[key] = tryon_data / folder / "cloth-mask" / f"{key}.jpg"
     assert run_cloth_mask(ClothMaskConfig(split)).done == 3
+    # measured on the released files (01430_00 re-baselined on the released garment and mask):
+    # 00006_00 0.991, 01430_00 0.989, 08348_00 0.987
     for key, ref in shipped.items():
         gt = np.array(Image.open(ref)) >= 128
         got = np.array(Image.open(split / "cloth-mask" / f"{key}.jpg")) >= 128
-        assert (got & gt).sum() / (got | gt).sum() >= 0.95, key
+        assert (got & gt).sum() / (got | gt).sum() >= 0.98, key
 
 
 def _bad_root(tmp_path: Path, small_sample: Path) -> Path:

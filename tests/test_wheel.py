@@ -43,6 +43,10 @@ def test_installed_wheel_builds_the_samples_from_bundled_recipes(tmp_path):
     (wheel,) = dist.glob("pgdata-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert all(n.startswith(("pgdata/", "pgdata-")) for n in names), "the wheel holds pgdata only"
+    # the reference files of tests/data (VITON-HD is CC BY-NC: tests only) never ship
+    test_data = {p.name for p in (ROOT / "tests" / "data").rglob("*") if p.is_file()}
+    shipped = {n.rsplit("/", 1)[-1] for n in names}
+    assert not (test_data - {"README.md"}) & shipped, "tests/data files inside the wheel"
     for kind in BUNDLED:
         expected = {f"pgdata/_bundled/{kind}/{p.name}" for p in (ROOT / kind).glob("*.toml")}
         assert expected <= set(names), f"{kind}/ is not bundled"
