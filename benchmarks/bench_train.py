@@ -1,10 +1,13 @@
-"""Training speed of the DPTN configs: fp32 eager against the optimised path, side by side.
+"""Training speed of every family's configs: fp32 eager against the optimised path, side by side.
 
-For each config (``train/dptn.toml``, ``dptn-market``, ``dptn-teacher``, ``dptn-student``) and
-each mode, ``pgdata.training.loop.train`` runs on real shards (``pgdata sample`` → build-pairs →
-build at 256×176, cached in ``bench-out/train``) through the real loader, so the numbers include
-data loading, the heatmap render on the device and every loss term (VGG19 with random weights:
-the same compute as the ImageNet file). Each measurement runs in a fresh process.
+For each config (``train/dptn.toml``, ``dptn-market``, ``dptn-teacher``, ``dptn-student``,
+``patn``, ``pix2pix``, ``pix2pix-pose``, ``dmfn``) and each mode, ``pgdata.training.loop.train``
+runs on real shards through the real loader, so the numbers include data loading, the heatmap
+render on the device and every loss term (VGG19 with random weights: the same compute as the
+ImageNet file). The shards are built once and cached in ``bench-out/train``: pose transfer
+(``pgdata sample`` → build-pairs → build at 256×176) for DPTN, PATN and pix2pix-pose; aligned
+A|B images with 256² halves (``sample --kind aligned``) for pix2pix; 256² faces (``sample --kind
+faces``) for DMFN. Each measurement runs in a fresh process.
 
 Modes: ``fp32`` (eager, fp32, NCHW: the official recipe; TF32 on), ``bf16`` (bf16 autocast +
 channels_last), ``bf16+compile`` (the same, ``torch.compile``). bf16 and channels_last apply on
@@ -20,6 +23,7 @@ best optimised s/it of ``dptn``.
 
     python benchmarks/bench_train.py                 # GPU: batch 16; CPU: batch 2, reduced
     python benchmarks/bench_train.py --configs dptn --steps 3 --warmup 1
+    python benchmarks/bench_train.py --configs patn pix2pix pix2pix-pose dmfn --modes fp32
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench-out" / "train"
-CONFIGS = ("dptn", "dptn-market", "dptn-teacher", "dptn-student")
+CONFIGS = (
+    "dptn", "dptn-market", "dptn-teacher", "dptn-student", "patn", "pix2pix", "pix2pix-pose",
+    "dmfn",
+)  # fmt: skip
+SHARDS_OF = {"pix2pix": "aligned", "dmfn": "faces"}  # family -> shard kind; others: pose
 GPU_MODES = {
     "fp32": {"amp": False, "channels_last": False, "compile": False},
     "bf16": {"amp": True, "channels_last": True, "compile": False},
@@ -52,7 +60,7 @@ TARGET_WAIT = 0.05
 
 
 def prepare(ids: int) -> Path:
-    """Sample → build-pairs → shards at 256×176, once (cached)."""
+    """Sample → build-pairs → pose-transfer shards at 256×176, once (cached)."""
     shards = DATA / f"shards-{ids}"
     if (shards / "manifest.json").is_file():
         return shards
@@ -67,6 +75,44 @@ def prepare(ids: int) -> Path:
     )
     run_build(BuildConfig(source=pairs, out=shards, parsing=False, overwrite=True))
     return shards
+
+
+def prepare_aligned(n: int) -> Path:
+    """The aligned sample (256² halves) → aligned shards, once (cached)."""
+    shards = DATA / f"aligned-shards-{n}"
+    if (shards / "manifest.json").is_file():
+        return shards
+    from pgdata.jobs.aligned.build import AlignedBuildConfig, run_build_aligned
+    from pgdata.jobs.aligned.sample import AlignedSampleConfig, run_aligned_sample
+
+    run_aligned_sample(AlignedSampleConfig(DATA / f"aligned-{n}", n=n))
+    run_build_aligned(AlignedBuildConfig(source=DATA / f"aligned-{n}", out=shards, overwrite=True))
+    return shards
+
+
+def prepare_faces(n: int) -> Path:
+    """The faces sample → 256² face shards, once (cached)."""
+    shards = DATA / f"face-shards-{n}"
+    if (shards / "manifest.json").is_file():
+        return shards
+    from pgdata.jobs.faces.build import FacesBuildConfig, run_build_faces
+    from pgdata.jobs.faces.sample import FacesSampleConfig, run_faces_sample
+
+    run_faces_sample(FacesSampleConfig(DATA / f"faces-{n}", n=n))
+    run_build_faces(FacesBuildConfig(source=DATA / f"faces-{n}", out=shards, overwrite=True))
+    return shards
+
+
+def shards_for(config: str, ids: int) -> Path:
+    """The cached shard folder the config's family trains on (built on first use)."""
+    from pgdata.training.config import load_train_config
+
+    kind = SHARDS_OF.get(load_train_config(ROOT / "train" / f"{config}.toml").family, "pose")
+    if kind == "aligned":
+        return prepare_aligned(ids)
+    if kind == "faces":
+        return prepare_faces(ids)
+    return prepare(ids)
 
 
 def _teacher(tmp: Path) -> Path:
@@ -147,14 +193,18 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=30 if cuda else 2, help="timed steps")
     p.add_argument("--warmup", type=int, default=10 if cuda else 1, help="untimed first steps")
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1) if cuda else 1)
-    p.add_argument("--ids", type=int, default=160, help="identities of the sample data set")
+    p.add_argument(
+        "--ids", type=int, default=160, help="identities (aligned, faces: images) of the samples"
+    )
     p.add_argument("--one", nargs=2, metavar=("CONFIG", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args()
-    shards = prepare(args.ids)
     if args.one:
+        shards = shards_for(args.one[0], args.ids)
         fig = measure(*args.one, shards, args.batch, args.steps, args.warmup, args.workers)
         print(json.dumps(fig))
         return
+    for config in args.configs:  # build every needed shard set once, before timing anything
+        shards_for(config, args.ids)
 
     rows: list[dict[str, Any]] = []
     print(f"{'config':14} {'mode':14} {'s/it':>8} {'img/s':>7} {'wait':>6} {'peak GiB':>9}")
