@@ -33,6 +33,15 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata info $(DEMO)/tryon-shards
 	rm -rf $(DEMO)/run
 	$(VENV)/bin/pgdata train --config tiny --data $(DEMO)/shards --out $(DEMO)/run --device cpu
+	$(VENV)/bin/pgdata sample $(DEMO)/facades --kind aligned --ids 16 --size 64x64
+	$(VENV)/bin/pgdata build --recipe aligned --source $(DEMO)/facades --out $(DEMO)/aligned-shards --overwrite
+	$(VENV)/bin/pgdata sample $(DEMO)/faces --kind faces --ids 16 --size 64x64
+	$(VENV)/bin/pgdata build --recipe faces --source $(DEMO)/faces --out $(DEMO)/face-shards --image-size 64x64 --overwrite
+	$(VENV)/bin/pgdata masks --n 100 --size 64 --out $(DEMO)/masks --overwrite
+	rm -rf $(DEMO)/run-patn $(DEMO)/run-pix2pix $(DEMO)/run-dmfn
+	$(VENV)/bin/pgdata train --config tiny-patn --data $(DEMO)/shards --out $(DEMO)/run-patn --device cpu
+	$(VENV)/bin/pgdata train --config tiny-pix2pix --data $(DEMO)/aligned-shards --out $(DEMO)/run-pix2pix --device cpu
+	$(VENV)/bin/pgdata train --config tiny-dmfn --data $(DEMO)/face-shards --out $(DEMO)/run-dmfn --device cpu --set mask_set=$(DEMO)/masks
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
@@ -42,6 +51,7 @@ demo: $(STAMP)
 	@echo "  try-on preview        $(DEMO)/tryon.html"
 	@echo "  try-on shards         $(DEMO)/tryon-shards"
 	@echo "  training run          $(DEMO)/run (config.json, ckpt-*.pt, log.jsonl, samples/*.png, tb/)"
+	@echo "  more families         $(DEMO)/run-patn, $(DEMO)/run-pix2pix (facades-like A|B), $(DEMO)/run-dmfn (faces + masks)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pgdata tests benchmarks cli.py
