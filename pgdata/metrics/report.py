@@ -33,6 +33,7 @@ from pgdata.metrics.report_html import GridRow, render_index
 __all__ = [
     "PublishedRow",
     "ReportFiles",
+    "grid_names",
     "load_published",
     "metrics_json",
     "write_report",
@@ -145,6 +146,18 @@ def _ranked(scores: FolderScores) -> tuple[str, list[str]] | None:
 def _groups(order: list[str], k: int) -> dict[str, list[str]]:
     mid = max(0, len(order) // 2 - k // 2)
     return {"best": order[:k], "median": order[mid : mid + k], "worst": order[::-1][:k]}
+
+
+def grid_names(scores: FolderScores, grid_rows: int = GRID_ROWS) -> list[str]:
+    """The pair names :func:`write_report`'s grids will show (best, median, worst), each once.
+
+    A caller that draws extra grid columns (source, target pose) needs them for these only.
+    """
+    ranked = _ranked(scores)
+    if ranked is None:
+        return []
+    names = [n for group in _groups(ranked[1], grid_rows).values() for n in group]
+    return list(dict.fromkeys(names))
 
 
 def _thumbnail(src: Path, dst: Path) -> None:
