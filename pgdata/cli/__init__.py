@@ -42,6 +42,7 @@ def _register() -> None:
     from pgdata.cli import (
         aligned,
         crawl,
+        evaluate,
         faces,
         garments,
         pairs,
@@ -68,6 +69,8 @@ def _register() -> None:
         train.models_cmd,
         aligned.combine_ab,
         faces.masks,
+        evaluate.eval_cmd,
+        evaluate.export_cmd,
     ):
         cli.add_command(cmd)
 

@@ -143,6 +143,8 @@ def build_evaluators(
             if heads is None and cfg.weights is not None and (cfg.weights / HEADS.name).is_file():
                 heads = cfg.weights / HEADS.name
             reason = _absent("alexnet-owt-7be5be79.pth", cfg.weights)
+            if reason is None and cfg.check_weights:  # present: a wrong file is an error
+                find_weights(KNOWN_WEIGHTS["alexnet-owt-7be5be79.pth"], cfg.weights)
             if reason is None:
                 try:
                     if cfg.check_weights:
