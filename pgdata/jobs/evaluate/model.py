@@ -148,8 +148,9 @@ def run_eval_model(
         if progress is not None:
             progress(len(names))
 
-    extra = ("params", "speed") if cfg.speed else ("params",)
-    presets = opts.chosen(extra)
+    presets = opts.chosen(("params",))
+    if cfg.speed and "speed" not in presets:
+        presets = (*presets, "speed")
     scores = score_folders(
         opts.folder_config(
             folders[GENERATED], folders[TARGET], presets, strict=True, real_split=cfg.split
