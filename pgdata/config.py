@@ -12,6 +12,9 @@ build backend copies them there), in a source checkout in the root folders thems
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import stat
 import sys
 import types
 import typing
@@ -35,6 +38,7 @@ __all__ = [
     "Recipe",
     "RecipeKind",
     "bundled_dir",
+    "check_number",
     "config_from_mapping",
     "list_bundled",
     "load_recipe",
@@ -74,16 +78,51 @@ RECIPE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+MAX_TOML_BYTES = 16 * 2**20  # a recipe or config of more is not a recipe
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; ConfigError with the file and the parser's message on failure."""
+    """Parse a TOML file; ConfigError with the file and the parser's message on failure
+    (also for a missing, non-regular, oversized or non-UTF-8 file)."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ConfigError(f"{path}: not a regular file")
+            data = f.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: recipe file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES >> 20} MiB: not a TOML config")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {e.start}: {e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+
+
+def check_number(
+    key: str,
+    value: float,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+) -> None:
+    """Raise ConfigError ``<key> must be ...`` unless ``value`` is finite and in range
+    (``> gt``, ``>= ge``, ``<= le``; a config's ``__post_init__`` calls it for each field)."""
+    bounds = [f"{op} {b:g}" for op, b in ((">", gt), (">=", ge), ("<=", le)) if b is not None]
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (gt is None or value > gt) and (ge is None or value >= ge)
+    ok = ok and (le is None or value <= le)
+    if not ok:
+        what = "a finite number" if isinstance(value, float) else "an integer"
+        raise ConfigError(f"{key} must be {what} {' and '.join(bounds)}, found {value!r}")
 
 
 def _check(value: Any, hint: Any, where: str) -> Any:
@@ -148,11 +187,12 @@ def config_from_mapping(
         raise ConfigError(f"{origin}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
     values = {k: _check(v, hints[k], f"{origin}: {k}") for k, v in data.items()}
     values.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in values.items():  # NaN and infinity are no setting of any key
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{origin}: {key} must be a finite number, found {value}")
     try:
         return cls(**values)
-    except TypeError as e:
-        raise ConfigError(f"{origin}: {e}") from None
-    except ValueError as e:
+    except (TypeError, ValueError, ConfigError) as e:
         raise ConfigError(f"{origin}: {e}") from None
 
 

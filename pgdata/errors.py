@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "InputFormatError",
     "MissingDependencyError",
+    "OutputError",
     "PgdataError",
     "WeightsError",
 ]
@@ -34,6 +35,29 @@ class InputFormatError(PgdataError):
         self.message = message
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # picklable with its keyword argument, so it crosses from a worker process intact
+        return (_rebuild_input_error, (type(self), str(self.path), self.message, self.line))
+
+
+def _rebuild_input_error(
+    cls: type[InputFormatError], path: str, message: str, line: int | None
+) -> InputFormatError:
+    return cls(path, message, line=line)
+
+
+class OutputError(PgdataError):
+    """A file cannot be written (disk full, file size limit, read-only folder); names the file,
+    the system's reason and the fix."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = Path(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self.path), self.message))
 
 
 class ConfigError(PgdataError):

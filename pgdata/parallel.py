@@ -2,18 +2,60 @@
 
 ``fn`` must be a module-level function and the tasks picklable (they may go to another process).
 Used by every job that fans work out: image conversion, garment processing, shard writing.
+
+Workers die with the process that started them: on Linux the kernel sends them ``SIGKILL`` when
+it ends (``PR_SET_PDEATHSIG``), elsewhere a watcher thread in each worker ends it within
+:data:`WATCH_S` seconds. A ``kill -9`` of a build therefore leaves no orphan writing into its
+output folder.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
-__all__ = ["parallel_map"]
+__all__ = ["die_with_parent", "parallel_map"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+WATCH_S = 0.5  # how often a worker without PR_SET_PDEATHSIG checks its parent
+
+
+def _parent_alive(parent: int) -> bool:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch(parent: int) -> None:
+    while _parent_alive(parent):
+        time.sleep(WATCH_S)
+    os._exit(1)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` ends (a pool initializer; ``parent`` is the pid of the
+    process that created the pool)."""
+    if sys.platform.startswith("linux") and os.getppid() == parent:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent ended before the prctl call
+                os._exit(1)
+            return
+    threading.Thread(target=_watch, args=(parent,), daemon=True, name="pgdata-parent").start()
 
 
 def parallel_map(
@@ -33,7 +75,9 @@ def parallel_map(
         results: Iterator[R] = map(fn, tasks)
         yield from _ticking(results, progress)
         return
-    with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+    with ProcessPoolExecutor(
+        min(workers, len(tasks)), initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         yield from _ticking(pool.map(fn, tasks, chunksize=chunksize), progress)
 
 

@@ -49,7 +49,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pgdata.errors import ConfigError
+from pgdata.errors import ConfigError, InputFormatError
+from pgdata.io.files import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -98,6 +99,7 @@ SETTINGS_TYPES: dict[str, type] = {
     "USER_AGENT": str,
 }
 
+MAX_STORE_BYTES = 1 << 20  # a store file is a page of TOML
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DOMAIN = re.compile(r"[A-Za-z0-9.-]+")
 _TOP_KEYS = {
@@ -184,13 +186,15 @@ def load_store(path: str | Path) -> StoreConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read store config: {e.strerror or e}") from None
+        text = read_text(path, max_bytes=MAX_STORE_BYTES)
+    except InputFormatError as e:
+        raise ConfigError(f"{path}: cannot read store config: {e.message}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     return parse_store(data, source=path)
 
 
@@ -365,9 +369,17 @@ def _product(value: object, fail: Any) -> ProductRules:
                 raise fail("product.image_url_rewrite", "a list of [regex, replacement] strings", v)
             for pat, rep in zip(v[::2], v[1::2], strict=True):
                 try:
-                    re.compile(pat)
+                    compiled = re.compile(pat)
                 except re.error as e:
                     raise fail("product.image_url_rewrite", f"valid regexes ({e})", pat) from None
+                try:  # group references are checked when the template is compiled, not at load
+                    compiled.sub(rep, "")
+                except (re.error, IndexError) as e:
+                    raise fail(
+                        "product.image_url_rewrite",
+                        f"a replacement whose groups exist in {pat!r} ({e})",
+                        rep,
+                    ) from None
                 rewrites.append((pat, rep))
         elif key in PRODUCT_FIELDS:
             selectors.append((key, _selector(f"product.{key}", v, fail)))

@@ -59,7 +59,7 @@ class AlignedDataset(Dataset[dict[str, Any]]):
         self.augment = augment
         self.seed = seed
         self.epoch = 0
-        self.readers = [ShardReader(self.folder / e.file) for e in entries]
+        self.readers = [ShardReader(self.folder / e.file, expect=e) for e in entries]
         self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
         self._names = []
         for r in self.readers:

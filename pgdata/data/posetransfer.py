@@ -45,10 +45,19 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
             sets, left/right joints swapped). The draw depends only on ``seed``, the epoch
             (:meth:`set_epoch`) and the index, so it is the same with any number of workers.
         seed: seed of the flip draws.
+        verify_on_open: check every shard's sha256 against the manifest when it is first
+            opened (reads each file once); without it only its size, record count and split
+            are checked. Pair indices are always checked against the shard's records.
     """
 
     def __init__(
-        self, folder: str | Path, split: str = "train", *, flip_prob: float = 0.0, seed: int = 0
+        self,
+        folder: str | Path,
+        split: str = "train",
+        *,
+        flip_prob: float = 0.0,
+        seed: int = 0,
+        verify_on_open: bool = False,
     ) -> None:
         self.folder = Path(folder)
         manifest = read_manifest(self.folder)
@@ -67,12 +76,15 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
         self.seed = seed
         self.epoch = 0
         self.image_hw = tuple(manifest.config["image_hw"])
-        self.readers = [ShardReader(self.folder / e.file) for e in entries]
+        self.readers = [
+            ShardReader(self.folder / e.file, expect=e, verify_sha256=verify_on_open)
+            for e in entries
+        ]
         keypoints, names, shard_of, a_of, b_of, ranks = [], [], [], [], [], []
         for s, reader in enumerate(self.readers):
             keypoints.append(reader.column("keypoints").astype(np.float32))
             names.append(reader.column("name"))
-            pairs = reader.table("pairs")
+            pairs = _checked_pairs(reader, len(keypoints[-1]))
             shard_of.append(np.full(len(pairs), s, dtype=np.int32))
             a_of.append(pairs[:, 0])
             b_of.append(pairs[:, 1])
@@ -116,6 +128,26 @@ class PoseTransferDataset(Dataset[dict[str, Any]]):
             "P1_path": str(self._names[s][a]),
             "P2_path": str(self._names[s][b]),
         }
+
+
+def _checked_pairs(reader: ShardReader, records: int) -> np.ndarray:
+    """The shard's ``(P, 2)`` pair table; InputFormatError naming the shard when an index lies
+    outside ``0..records-1`` (numpy would wrap a negative one to another record)."""
+    pairs = reader.table("pairs")
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(reader.table("pairs_rank")) != len(pairs):
+        raise InputFormatError(
+            reader.path, f"pair table is {pairs.shape}, expected (P, 2) with P ranks"
+        )
+    bad = np.flatnonzero(((pairs < 0) | (pairs >= records)).any(axis=1))
+    if bad.size:
+        i = int(bad[0])
+        value = next(int(v) for v in pairs[i] if not 0 <= v < records)
+        raise InputFormatError(
+            reader.path,
+            f"pair {i} refers to record {value}, the shard has {records} records: damaged pair "
+            "index; run `pgdata verify` and rebuild",
+        )
+    return pairs
 
 
 class PoseCollate:

@@ -56,7 +56,7 @@ class TryonDataset(Dataset[dict[str, Any]]):
                 self.folder, f"no shards for split {split!r}; splits here: {splits}"
             )
         self.columns = {c.name for c in manifest.schema.columns}
-        self.readers = [ShardReader(self.folder / e.file) for e in entries]
+        self.readers = [ShardReader(self.folder / e.file, expect=e) for e in entries]
         self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
         self._names = []
         for r in self.readers:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_open
+from pgdata.io.files import read_text
 
 __all__ = [
     "NAMINGS",
@@ -173,7 +174,7 @@ def find_partition(root: Path) -> Path | None:
 
 def read_partition(path: Path) -> dict[str, str]:
     """Read ``list_eval_partition.txt`` into ``{image path: train|query|gallery}``."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     if len(lines) < 2 or lines[1].split() != ["image_name", "item_id", "evaluation_status"]:
         raise InputFormatError(
             path,
@@ -218,7 +219,7 @@ def write_partition(path: Path, rows: Iterable[tuple[str, str, str]]) -> None:
 def read_split_list(path: Path) -> list[str]:
     """Read a PATN ``train.lst``/``test.lst``: stripped lines ending in ``.jpg``, in file order."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFormatError(path, "split list not found") from None
+        text = read_text(path)
+    except InputFormatError as e:
+        raise InputFormatError(path, f"split list: {e.message}") from None
     return [s for s in (line.strip() for line in text.splitlines()) if s.endswith(".jpg")]

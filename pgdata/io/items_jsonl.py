@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from pgdata.errors import InputFormatError
+from pgdata.io.files import open_regular
 
 __all__ = ["find_item_files", "item_keys", "read_items", "repair_tail"]
 
 ITEMS_NAME = "items.jsonl"
+MAX_ITEMS_BYTES = 1 << 40  # the file is streamed: only its lines are bounded
+MAX_LINE_BYTES = 16 << 20  # one product's JSON
 
 
 def repair_tail(path: Path) -> int:
@@ -53,23 +56,33 @@ def repair_tail(path: Path) -> int:
 def read_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, item)`` for every complete line; a partial last line is skipped.
 
+    The file is streamed line by line (it may hold millions of products); a line longer than
+    :data:`MAX_LINE_BYTES` is an error, so one damaged line cannot exhaust memory.
+
     Raises:
-        InputFormatError: a complete line that is not a JSON object.
+        InputFormatError: not a regular file, a complete line that is not a UTF-8 JSON object,
+            or a line that is too long.
     """
-    with path.open("rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    complete = lines[:-1]  # the last element is "" for a terminated file, else a partial line
-    for n, raw in enumerate(complete, start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputFormatError(path, f"not a JSON line ({e.msg})", line=n) from None
-        if not isinstance(item, dict):
-            raise InputFormatError(path, "expected a JSON object per line", line=n)
-        yield n, item
+    with open_regular(path, max_bytes=MAX_ITEMS_BYTES) as f:
+        n = 0
+        while True:
+            raw = f.readline(MAX_LINE_BYTES + 1)
+            if not raw.endswith(b"\n"):
+                if len(raw) > MAX_LINE_BYTES:
+                    raise InputFormatError(
+                        path, f"line longer than {MAX_LINE_BYTES >> 20} MiB", line=n + 1
+                    )
+                return  # end of file, or a partial last line of a killed writer
+            n += 1
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except (ValueError, RecursionError) as e:  # bad JSON or bad UTF-8
+                raise InputFormatError(path, f"not a JSON line ({e})", line=n) from None
+            if not isinstance(item, dict):
+                raise InputFormatError(path, "expected a JSON object per line", line=n)
+            yield n, item
 
 
 def item_keys(item: dict[str, Any]) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
+from pgdata.io.files import read_text
 
 __all__ = [
     "OPENPOSE_VERSION",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 OPENPOSE_VERSION = 1.3
+MAX_JSON_BYTES = 64 * 2**20  # one frame's detections; a file of more is not OpenPose output
 _LAYOUTS = {75: 25, 54: 18}
 
 
@@ -38,10 +40,12 @@ def read_openpose(path: str | Path) -> list[np.ndarray]:
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFormatError(path, "OpenPose JSON file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        text = read_text(path, max_bytes=MAX_JSON_BYTES)
+    except InputFormatError as e:
+        raise InputFormatError(path, f"OpenPose JSON: {e.message}") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
         raise InputFormatError(path, f"not valid JSON ({e})") from None
     people = doc.get("people") if isinstance(doc, dict) else None
     if not isinstance(people, list):
@@ -59,8 +63,10 @@ def read_openpose(path: str | Path) -> list[np.ndarray]:
                 "or 54 (COCO-18)",
             )
         try:
-            arr = np.asarray(flat, dtype=np.float32).reshape(_LAYOUTS[len(flat)], 3)
-        except (TypeError, ValueError):
+            with np.errstate(over="ignore", invalid="ignore"):  # too large: inf, then missing
+                arr = np.asarray(flat, dtype=np.float64).astype(np.float32)
+            arr = arr.reshape(_LAYOUTS[len(flat)], 3)
+        except (TypeError, ValueError, OverflowError):
             raise InputFormatError(
                 path, f"people[{i}].pose_keypoints_2d holds non-numbers"
             ) from None

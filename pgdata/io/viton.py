@@ -30,7 +30,8 @@ from PIL import Image
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_bytes
-from pgdata.io.images import decode_image, encode_mask_jpeg
+from pgdata.io.files import read_bytes, read_text
+from pgdata.io.images import check_pixels, decode_image, encode_mask_jpeg
 from pgdata.labels import CIHP_PALETTE, VOC_PALETTE
 from pgdata.stages.parsing import UnknownColoursError, colours_to_labels
 
@@ -166,9 +167,9 @@ def read_pairs_txt(path: str | Path) -> list[tuple[str, str]]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFormatError(path, "pair list not found") from None
+        text = read_text(path)
+    except InputFormatError as e:
+        raise InputFormatError(path, f"pair list: {e.message}") from None
     pairs = []
     for n, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
@@ -192,6 +193,7 @@ def decode_parse_png(data: bytes, source: str | Path, n_labels: int = 20) -> np.
         InputFormatError: undecodable, another mode, colours outside both palettes, or ids
             ``>= n_labels`` (the message lists them).
     """
+    check_pixels(data, source)
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
@@ -212,9 +214,9 @@ def decode_parse_png(data: bytes, source: str | Path, n_labels: int = 20) -> np.
                     source,
                     f"parsing image has mode {mode}; expected P (palette), L (grey ids) or RGB",
                 )
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        if isinstance(e, InputFormatError):
-            raise
+    except InputFormatError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise InputFormatError(source, f"cannot read parsing image ({e})") from None
     if mode in ("RGB", "RGBA"):
         errors = []
@@ -243,9 +245,9 @@ def decode_parse_png(data: bytes, source: str | Path, n_labels: int = 20) -> np.
 def read_parse_png(path: str | Path, n_labels: int = 20) -> np.ndarray:
     """Read a parsing PNG (see :func:`decode_parse_png`)."""
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputFormatError(path, "parsing file not found") from None
+        data = read_bytes(path)
+    except InputFormatError as e:
+        raise InputFormatError(path, f"parsing file: {e.message}") from None
     if not data:
         raise InputFormatError(path, "zero-byte parsing file")
     return decode_parse_png(data, path, n_labels)
@@ -279,9 +281,9 @@ def read_garment(path: str | Path) -> np.ndarray:
     garments`` decodes crawled packshots.
     """
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputFormatError(path, "garment image not found") from None
+        data = read_bytes(path)
+    except InputFormatError as e:
+        raise InputFormatError(path, f"garment image: {e.message}") from None
     try:
         return decode_image(data, path)
     except InputFormatError:

@@ -7,9 +7,11 @@ Every shard kind (pose transfer, try-on, garments, and the kinds to come) builds
    covers everything that decides its bytes, plus one picklable task: a :class:`Plan`;
 2. **write**: a module-level ``write(task) -> dict`` (it may run in another process) collects the
    shard's columns into a :class:`ShardContent` and returns its :meth:`ShardContent.write`;
-3. **run and finish**: :func:`build_shards` keeps the complete shards of an interrupted build,
-   writes the rest (:func:`pgdata.shards.resume.run_plan`), then writes ``rejected.csv`` (the
-   quarantine report of :mod:`pgdata.io.reports`) and, last, ``manifest.json``.
+3. **run and finish**: :func:`build_shards` locks the output folder (one writer per folder,
+   :mod:`pgdata.io.lock`), keeps the complete shards of an interrupted build whose bytes are
+   the ones recorded when they were written, writes the rest
+   (:func:`pgdata.shards.resume.run_plan`), then writes ``rejected.csv`` (the quarantine report
+   of :mod:`pgdata.io.reports`) and, last, ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from pgdata import __version__
+from pgdata.io.lock import folder_lock
 from pgdata.io.reports import REJECTED_CSV, write_rejected_csv
 from pgdata.shards.manifest import Manifest, ShardEntry, write_manifest
-from pgdata.shards.resume import BuildRun, Plan, PlannedShard, run_plan
+from pgdata.shards.resume import BuildRun, Plan, PlannedShard, publisher, run_plan
 from pgdata.shards.schema import Schema
 from pgdata.shards.writer import json_attr, write_shard
 
@@ -125,6 +128,7 @@ class ShardContent:
                 "inputs_sha256": self.inputs_sha256,
                 "result": json_attr(result),
             },
+            before_publish=publisher(out, shard.file),
         )
         return {
             **result,
@@ -147,11 +151,22 @@ class Built:
     dropped_pairs: int
     records: dict[str, int]  # split -> records
     pairs: dict[str, int]  # split -> pairs
+    rebuilt: list[str] = field(default_factory=list)  # shards rewritten: bytes changed since
+    notes: list[str] = field(default_factory=list)  # e.g. a stale lock taken over
 
     @property
     def bytes(self) -> int:
         """Total size of the shards."""
         return sum(e.bytes for e in self.entries)
+
+    def rebuilt_note(self) -> str:
+        """``; rebuilt N (files: sha256 differs ...)`` for a summary line, "" when none."""
+        if not self.rebuilt:
+            return ""
+        return (
+            f"; rebuilt {len(self.rebuilt)} ({', '.join(self.rebuilt)}: sha256 differs from "
+            "the one recorded when it was written)"
+        )
 
 
 def build_shards(
@@ -166,8 +181,13 @@ def build_shards(
     rejected_before: Sequence[tuple[str, str]] = (),
     dropped_before: int = 0,
     inputs_prefix: bytes = b"",
+    command: str | None = None,
 ) -> Built:
     """Run ``plan`` into ``out`` and finish it: ``rejected.csv``, then ``manifest.json``.
+
+    ``out`` is locked meanwhile (:func:`pgdata.io.lock.folder_lock`, holder named ``command``,
+    default this process's command line): a second build into it raises
+    :class:`~pgdata.io.lock.LockedError` naming this one.
 
     Args:
         plan: the shards, their tasks, the kind, the config and the inputs stamp; a folder
@@ -179,8 +199,20 @@ def build_shards(
         inputs_prefix: what the job read before sharding (e.g. the pair CSVs); the manifest's
             inputs sha256 hashes it and then every shard's inputs hash, in plan order.
     """
-    run = run_plan(out, plan, write, overwrite=overwrite, workers=workers, progress=progress)
-    return _finish(out, plan, run, schema, rejected_before, dropped_before, inputs_prefix)
+    with folder_lock(out, command) as lock:
+        run = run_plan(
+            out,
+            plan,
+            write,
+            overwrite=overwrite,
+            workers=workers,
+            progress=progress,
+            token=lock.token,
+        )
+        built = _finish(out, plan, run, schema, rejected_before, dropped_before, inputs_prefix)
+    note = lock.note()
+    built.notes = [note] if note else []
+    return built
 
 
 def _finish(
@@ -223,4 +255,6 @@ def _finish(
         out,
         Manifest(schema, plan.config, inputs.hexdigest(), __version__, tuple(entries), counts),
     )
-    return Built(run.written, run.kept, entries, rejected, repaired, dropped, records, pairs)
+    return Built(
+        run.written, run.kept, entries, rejected, repaired, dropped, records, pairs, run.rebuilt
+    )

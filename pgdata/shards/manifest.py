@@ -8,6 +8,7 @@ build gives the same bytes wherever and whenever it ran (and after a resume).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,12 +16,33 @@ from typing import Any
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_write_text
+from pgdata.io.files import read_text
 from pgdata.shards.schema import FORMAT_VERSION, Schema
 
 __all__ = ["MANIFEST", "Manifest", "ShardEntry", "read_manifest", "write_manifest"]
 
 MANIFEST = "manifest.json"
 _KIND = "pgdata-shards"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.h5")  # a plain name in the folder, no path
+
+
+def _entry(s: object, i: int) -> ShardEntry:
+    """One ``shards`` item, every field checked (ValueError says which)."""
+    if not isinstance(s, dict):
+        raise ValueError(f"shards[{i}] is not an object")
+    entry = ShardEntry(**s)
+    if not isinstance(entry.file, str) or not _FILE.fullmatch(entry.file):
+        raise ValueError(f"shards[{i}].file {entry.file!r} is not a shard file name")
+    if not isinstance(entry.split, str) or not entry.split:
+        raise ValueError(f"shards[{i}].split must be a name")
+    for key in ("records", "pairs", "bytes"):
+        value = getattr(entry, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"shards[{i}].{key} must be a count >= 0, found {value!r}")
+    if not isinstance(entry.sha256, str) or not _SHA256.fullmatch(entry.sha256):
+        raise ValueError(f"shards[{i}].sha256 is not a sha256 hex digest")
+    return entry
 
 
 @dataclass(frozen=True)
@@ -81,8 +103,8 @@ def read_manifest(folder: Path) -> Manifest:
         )
         raise InputFormatError(path, "no manifest: not a complete shard folder" + hint)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        doc = json.loads(read_text(path))
+    except (ValueError, RecursionError) as e:
         raise InputFormatError(path, f"manifest is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or doc.get("kind") != _KIND:
         raise InputFormatError(path, f"not a pgdata shard manifest (expected kind {_KIND!r})")
@@ -94,7 +116,16 @@ def read_manifest(folder: Path) -> Manifest:
             "with this version of pgdata",
         )
     try:
-        shards = tuple(ShardEntry(**s) for s in doc["shards"])
+        if not isinstance(doc["shards"], list):
+            raise ValueError("shards is not a list")
+        shards = tuple(_entry(s, i) for i, s in enumerate(doc["shards"]))
+        if len({e.file for e in shards}) != len(shards):
+            raise ValueError("a shard file is listed twice")
+        for key in ("config", "counts", "schema"):
+            if not isinstance(doc.get(key, {}), dict):
+                raise ValueError(f"{key} is not an object")
+        if not isinstance(doc["inputs_sha256"], str) or not isinstance(doc["pgdata_version"], str):
+            raise ValueError("inputs_sha256 and pgdata_version must be strings")
         return Manifest(
             schema=Schema.from_dict(doc["schema"]),
             config=doc["config"],
@@ -104,5 +135,5 @@ def read_manifest(folder: Path) -> Manifest:
             counts=doc.get("counts", {}),
             format_version=version,
         )
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise InputFormatError(path, f"manifest is missing or has a malformed key ({e})") from None

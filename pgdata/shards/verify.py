@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
-from pgdata.errors import PgdataError
+from pgdata.errors import InputFormatError, PgdataError
+from pgdata.io.images import check_pixels, imdecode_checked, jpeg_corruption
 from pgdata.shards.manifest import MANIFEST, read_manifest
 from pgdata.shards.reader import ShardReader
 from pgdata.shards.writer import file_sha256
@@ -65,15 +65,26 @@ def _check_shard(
         if col.kind != "encoded":
             continue
         for i in range(n):
-            data = reader.encoded(col.name, i)
-            img = (
-                cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-            )
-            if img is None:
-                who = f" ({names[i]})" if names is not None else ""
-                report.faults.append(f"{path.name}: record {i}{who}: {col.name} does not decode")
-            else:
+            who = f" ({names[i]})" if names is not None else ""
+            problem = _decode_problem(reader.encoded(col.name, i), col.name)
+            if problem is None:
                 report.decoded += 1
+            else:
+                report.faults.append(f"{path.name}: record {i}{who}: {problem}")
+
+
+def _decode_problem(data: bytes, column: str) -> str | None:
+    """Why an encoded record is not a sound image (strict: libjpeg warnings count), or None."""
+    try:
+        check_pixels(data, column)
+    except InputFormatError as e:
+        return f"{column}: {e.message}"
+    img, warning = imdecode_checked(data, cv2.IMREAD_UNCHANGED) if data else (None, "")
+    if img is None:
+        return f"{column} does not decode"
+    if warning:
+        return f"{column}: {jpeg_corruption(warning)}"
+    return None
 
 
 def verify_shards(
@@ -107,7 +118,7 @@ def verify_shards(
             if reader.schema != manifest.schema:
                 report.faults.append(f"{entry.file}: schema differs from the manifest's")
             _check_shard(path, reader, entry.records, entry.pairs, quick, report)
-        except (PgdataError, OSError, KeyError, ValueError) as e:
+        except (PgdataError, OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
             report.faults.append(f"{entry.file}: {e}")
         finally:
             reader.close()

@@ -1,8 +1,15 @@
-"""Write one shard file atomically: ``NAME.partial`` first, renamed to ``NAME`` when complete.
+"""Write one shard file atomically: ``NAME.<pid>.partial`` first, renamed to ``NAME`` when
+complete.
 
 A shard is written in one go from in-memory columns (a shard is a few hundred MB at most), so
 its bytes depend only on its content: the same records give a byte-identical file, which is what
-lets a resumed build reproduce the manifest of an uninterrupted one.
+lets a resumed build reproduce the manifest of an uninterrupted one. The partial file's name
+carries the writer's process id, so two writers never write into the same file.
+
+Just before the rename, ``before_publish(sha256)`` may check the writer still owns the folder
+and record the hash (:mod:`pgdata.shards.resume`). A write that fails for lack of space or a
+file size limit raises :class:`~pgdata.errors.OutputError` naming the shard; the partial file is
+removed and nothing else changes.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +27,13 @@ import h5py
 import numpy as np
 
 from pgdata import __version__
+from pgdata.io.atomic import write_error
 from pgdata.shards.schema import Schema
 
-__all__ = ["ATTR_PREFIX", "ShardFile", "file_sha256", "json_attr", "write_shard"]
+__all__ = ["ATTR_PREFIX", "PARTIAL", "ShardFile", "file_sha256", "json_attr", "write_shard"]
 
 ATTR_PREFIX = "pgdata/"
+PARTIAL = ".partial"  # suffix of a shard being written
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,15 @@ def write_shard(
     *,
     tables: Mapping[str, np.ndarray] | None = None,
     attrs: Mapping[str, str | int | float] | None = None,
+    before_publish: Callable[[str], None] | None = None,
 ) -> ShardFile:
     """Write ``columns`` (one entry per record, per schema column) and ``tables`` to ``path``.
 
     ``attrs`` are stored under ``pgdata/<key>`` beside the format version, schema and pgdata
-    version. Raises ValueError when the columns do not match the schema; on any error the
-    ``.partial`` file is removed and ``path`` is untouched.
+    version. ``before_publish(sha256)`` runs when the file is complete, before it is renamed to
+    ``path`` (an exception from it stops the rename). Raises ValueError when the columns do not
+    match the schema and OutputError when the file cannot be written; on any error the partial
+    file is removed and ``path`` is untouched.
     """
     n = _check_lengths(schema, columns)
     tables = dict(tables or {})
@@ -80,56 +92,75 @@ def write_shard(
         raise ValueError(
             f"tables {unknown} are not in schema {schema.name!r} (tables: {list(schema.tables)})"
         )
-    partial = path.with_name(path.name + ".partial")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL}")
     try:
-        with h5py.File(partial, "w", libver=("earliest", "v110")) as f:
-            for col in schema.columns:
-                values = columns[col.name]
-                if col.kind == "encoded":
-                    offsets = np.zeros(n + 1, dtype=np.int64)
-                    np.cumsum([len(v) for v in values], out=offsets[1:])
-                    blob = bytearray(int(offsets[-1]))  # one copy of the bytes, filled in place
-                    view = memoryview(blob)
-                    for start, v in zip(offsets[:-1].tolist(), values, strict=True):
-                        view[start : start + len(v)] = v
-                    f.create_dataset(
-                        col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False
-                    )
-                    f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
-                elif col.kind == "array":
-                    arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))
-                    kw: dict[str, Any] = {}
-                    if col.compression == "gzip" and n:
-                        kw = {
-                            "chunks": (1, *col.shape),
-                            "compression": "gzip",
-                            "compression_opts": 1,
-                        }
-                        if np.dtype(col.dtype).itemsize > 1:
-                            kw["shuffle"] = True
-                    f.create_dataset(col.name, data=arr, track_times=False, **kw)
-                else:
-                    f.create_dataset(
-                        col.name,
-                        data=np.array(list(values), dtype=object),
-                        dtype=h5py.string_dtype(),
-                        track_times=False,
-                    )
-            for name, table in sorted(tables.items()):
-                f.create_dataset(name, data=np.asarray(table), track_times=False)
-            f.attrs[ATTR_PREFIX + "format_version"] = schema.version
-            f.attrs[ATTR_PREFIX + "schema"] = schema.to_json()
-            f.attrs[ATTR_PREFIX + "version"] = __version__
-            f.attrs[ATTR_PREFIX + "records"] = n
-            for key, value in sorted((attrs or {}).items()):
-                f.attrs[ATTR_PREFIX + key] = value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_file(partial, schema, columns, n, tables, attrs)
+        sha = file_sha256(partial)
+        if before_publish is not None:
+            before_publish(sha)
         os.replace(partial, path)
+    except (OSError, RuntimeError) as e:  # h5py reports a failed write as either
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise write_error(path, e) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise
-    return ShardFile(path.name, n, path.stat().st_size, file_sha256(path))
+    return ShardFile(path.name, n, path.stat().st_size, sha)
+
+
+def _write_file(
+    partial: Path,
+    schema: Schema,
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
+    n: int,
+    tables: Mapping[str, np.ndarray],
+    attrs: Mapping[str, str | int | float] | None,
+) -> None:
+    """The HDF5 part of :func:`write_shard`."""
+    with h5py.File(partial, "w", libver=("earliest", "v110")) as f:
+        for col in schema.columns:
+            values = columns[col.name]
+            if col.kind == "encoded":
+                offsets = np.zeros(n + 1, dtype=np.int64)
+                np.cumsum([len(v) for v in values], out=offsets[1:])
+                blob = bytearray(int(offsets[-1]))  # one copy of the bytes, filled in place
+                view = memoryview(blob)
+                for start, v in zip(offsets[:-1].tolist(), values, strict=True):
+                    view[start : start + len(v)] = v
+                f.create_dataset(
+                    col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False
+                )
+                f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
+            elif col.kind == "array":
+                arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))
+                kw: dict[str, Any] = {}
+                if col.compression == "gzip" and n:
+                    kw = {
+                        "chunks": (1, *col.shape),
+                        "compression": "gzip",
+                        "compression_opts": 1,
+                    }
+                    if np.dtype(col.dtype).itemsize > 1:
+                        kw["shuffle"] = True
+                f.create_dataset(col.name, data=arr, track_times=False, **kw)
+            else:
+                f.create_dataset(
+                    col.name,
+                    data=np.array(list(values), dtype=object),
+                    dtype=h5py.string_dtype(),
+                    track_times=False,
+                )
+        for name, table in sorted(tables.items()):
+            f.create_dataset(name, data=np.asarray(table), track_times=False)
+        f.attrs[ATTR_PREFIX + "format_version"] = schema.version
+        f.attrs[ATTR_PREFIX + "schema"] = schema.to_json()
+        f.attrs[ATTR_PREFIX + "version"] = __version__
+        f.attrs[ATTR_PREFIX + "records"] = n
+        for key, value in sorted((attrs or {}).items()):
+            f.attrs[ATTR_PREFIX + key] = value
 
 
 def json_attr(value: object) -> str:

@@ -42,6 +42,7 @@ import torch
 from pgdata import __version__
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_text
+from pgdata.io.lock import LOCK_NAME
 from pgdata.shards.manifest import MANIFEST
 from pgdata.training.config import TrainConfig, TrainingError, config_diff
 
@@ -201,7 +202,7 @@ def open_run(
     """
     if run.exists() and not run.is_dir():
         raise TrainingError(f"--out {run} is a file: give a folder for the run")
-    if not run.exists() or not any(run.iterdir()):
+    if not run.exists() or not any(p.name != LOCK_NAME for p in run.iterdir()):
         if resume:
             raise TrainingError(f"--resume: {run} holds no run; drop --resume to start one there")
         return None

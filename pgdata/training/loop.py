@@ -12,11 +12,14 @@
    ``sample_every`` a sample grid, every ``ckpt_every`` and at the end a checkpoint.
 
 A non-finite loss stops the run with :class:`TrainingError` before anything else is written, so
-the newest checkpoint on disk is the last good one. Only rank 0 writes files.
+the newest checkpoint on disk is the last good one. Only rank 0 writes files, and it holds the
+run folder's lock (:mod:`pgdata.io.lock`) from before the folder is checked to the end: a second
+run into the same ``--out`` is refused, naming the first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -32,6 +35,7 @@ from torch.utils.data import DataLoader
 
 from pgdata import __version__
 from pgdata.errors import InputFormatError, PgdataError
+from pgdata.io.lock import folder_lock
 from pgdata.training import dist
 from pgdata.training.checkpoint import (
     CHECKPOINT_FORMAT,
@@ -116,8 +120,9 @@ def train(
             memory (the message suggests a smaller batch or accumulation).
     """
     env = dist.setup(cfg.device)
+    held = contextlib.ExitStack()  # the run folder's lock (rank 0), released however we leave
     try:
-        return _train(cfg, Path(data), Path(out), env, resume, force, on_batch)
+        return _train(cfg, Path(data), Path(out), env, resume, force, on_batch, held)
     except torch.cuda.OutOfMemoryError:
         raise TrainingError(
             f"CUDA out of memory at batch_size {cfg.batch_size}: lower it (e.g. --set batch_size="
@@ -125,6 +130,7 @@ def train(
             "effective batch), or turn on amp"
         ) from None
     finally:
+        held.close()
         dist.teardown()
 
 
@@ -136,6 +142,7 @@ def _train(
     resume: bool,
     force: bool,
     on_batch: Callable[[int, dict[str, Any]], None] | None,
+    held: contextlib.ExitStack,
 ) -> TrainResult:
     family = get_family(cfg.family)
     if env.device.type == "cuda":
@@ -168,6 +175,9 @@ def _train(
     verdict: Any = None
     if env.main:
         try:
+            if out.exists() and not out.is_dir():
+                raise TrainingError(f"--out {out} is a file: give a folder for the run")
+            held.enter_context(folder_lock(out, "pgdata train"))  # one run per folder
             verdict = open_run(out, cfg, data_sha, resume=resume, force=force)
         except PgdataError as e:
             verdict = e

@@ -17,7 +17,9 @@ queue on disk is not trustworthy (Scrapy saves it on a clean close), so pgdata n
 URLs; completed products and files are still skipped. ``refresh`` forces that.
 
 Scrapy runs in this process and its reactor cannot be restarted: call :func:`run_crawl` once per
-process (the CLI does; tests run the CLI in a subprocess).
+process (the CLI does; tests run the CLI in a subprocess). The store folder is locked while the
+crawl runs (:mod:`pgdata.io.lock`): a second crawl of the same store into the same folder is
+refused, naming the first.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pgdata.crawl.settings import Politeness, crawl_settings
 from pgdata.errors import ConfigError, PgdataError
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.items_jsonl import ITEMS_NAME, item_keys, read_items, repair_tail
+from pgdata.io.lock import folder_lock
 
 __all__ = ["CrawlConfig", "CrawlReport", "CrawlResult", "run_crawl"]
 
@@ -204,7 +207,17 @@ def run_crawl(
             f"{cfg.store}: no category {cfg.category!r}; the store has {store.category_names()}"
         )
     store_dir = cfg.out / store.name
-    store_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(store_dir, f"pgdata crawl --store {store.name}"):  # one crawl per store folder
+        return _crawl_store(cfg, store, store_dir, progress)
+
+
+def _crawl_store(
+    cfg: CrawlConfig,
+    store: StoreConfig,
+    store_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> CrawlResult:
+    """:func:`run_crawl` with the store folder locked."""
     items_path = store_dir / ITEMS_NAME
     repair_tail(items_path)
     for tmp in (store_dir / "files").glob(".*.tmp"):  # a write cut short by a kill
