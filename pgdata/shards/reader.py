@@ -13,8 +13,10 @@ shard is an error naming it, never the wrong data) and, with ``verify_sha256``, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,7 @@ class ShardReader:
             except InputFormatError:
                 self.close()
                 raise
-            except (KeyError, TypeError, ValueError, OSError, RuntimeError) as e:
+            except (KeyError, TypeError, ValueError, OSError, RuntimeError, AttributeError) as e:
                 self.close()
                 raise InputFormatError(
                     self.path, f"malformed shard ({type(e).__name__}: {e}); run `pgdata verify`"
@@ -203,33 +205,50 @@ class ShardReader:
         return int(self._open().attrs[ATTR_PREFIX + "records"])
 
     # -- data ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn a failed read inside the file (damaged data, bad UTF-8) into an error naming it."""
+        try:
+            yield
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InputFormatError(
+                self.path, f"cannot read {what} ({type(e).__name__}: {e}); run `pgdata verify`"
+            ) from None
+
     def encoded(self, column: str, i: int) -> bytes:
         """The encoded bytes of record ``i`` of an ``encoded`` column."""
         ds = self._dataset(column)
         off = self._offsets[column]
-        return bytes(ds[off[i] : off[i + 1]].tobytes())
+        with self._reading(f"record {i} of {column!r}"):
+            return bytes(ds[off[i] : off[i + 1]].tobytes())
 
     def _dataset(self, column: str) -> h5py.Dataset:
         f = self._open()
         ds = self._datasets.get(column)
         if ds is None:
-            ds = self._datasets[column] = f[column]
+            with self._reading(f"column {column!r}"):
+                ds = self._datasets[column] = f[column]
         return ds
 
     def array(self, column: str, i: int) -> np.ndarray:
         """Record ``i`` of an ``array`` column."""
-        return np.asarray(self._dataset(column)[i])
+        ds = self._dataset(column)
+        with self._reading(f"record {i} of {column!r}"):
+            return np.asarray(ds[i])
 
     def column(self, column: str) -> np.ndarray:
         """A whole column (arrays, strings as ``str``) read into memory."""
-        ds = self._open()[column]
-        if h5py.check_string_dtype(ds.dtype) is not None:
-            return np.asarray(ds.asstr()[()], dtype=object)
-        return np.asarray(ds[()])
+        f = self._open()
+        with self._reading(f"column {column!r}"):
+            ds = f[column]
+            if h5py.check_string_dtype(ds.dtype) is not None:
+                return np.asarray(ds.asstr()[()], dtype=object)
+            return np.asarray(ds[()])
 
     def table(self, name: str) -> np.ndarray:
         """A whole-shard table, e.g. ``pairs_train``."""
         f = self._open()
         if name not in f:
             raise InputFormatError(self.path, f"table {name!r} not in shard")
-        return np.asarray(f[name][()])
+        with self._reading(f"table {name!r}"):
+            return np.asarray(f[name][()])
