@@ -87,7 +87,8 @@ def _filter_valid_torch(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
 def _filter_valid_cv2(
     maps: torch.Tensor, taps: torch.Tensor, out: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """The same on CPU with OpenCV, one plane at a time, written into ``out`` (``maps``' shape).
+    """The same on CPU with OpenCV, one plane at a time, written into ``out`` (``maps``' shape;
+    ``maps`` may be a view whose rows are strided, e.g. a column range of wider maps).
 
     A uniform window uses ``cv2.blur`` (running sums, O(1) per pixel whatever the window); other
     windows ``cv2.sepFilter2D``. Borders are computed and then cropped (a view of ``out`` is
@@ -96,7 +97,8 @@ def _filter_valid_cv2(
     b, m, h, w = maps.shape
     k = taps.numel()
     r = k // 2
-    src = maps.contiguous().numpy()
+    # a view with unit column stride (a column range of wider maps) is read in place
+    src = (maps if maps.stride(-1) == 1 else maps.contiguous()).numpy()
     full = torch.empty_like(maps, memory_format=torch.contiguous_format) if out is None else out
     dst = full.numpy()
     kernel = taps.to(maps.dtype).numpy()
