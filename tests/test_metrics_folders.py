@@ -124,7 +124,8 @@ def test_absent_weights_skip_with_reason_wrong_weights_fail(
         mv = res.values[name]
         assert mv.value is None and mv.skipped is not None and needle in mv.skipped
     weights = random_weights_dir(tmp_path / "w")  # right names, wrong bytes
-    with pytest.raises(WeightsError, match="alex.pth: sha256 .* does not start with df73285e"):
+    match = "alexnet-owt-7be5be79.pth: sha256 .* does not start with 7be5be79"  # checked first
+    with pytest.raises(WeightsError, match=match):
         score_folders(FolderScoreConfig(pred, gt, presets=("lpips_alex",), weights=weights))
 
 
