@@ -15,7 +15,7 @@ from pgdata.metrics.speed import count_parameters, measure_speed
 def test_registry_names_and_weights() -> None:
     assert set(PRESETS) == {
         "psnr", "ssim_patn", "ssim_gfla51", "fid_tf", "fid_legacy_gfla",
-        "lpips_alex", "pckh", "params", "speed",
+        "lpips_alex", "ssim_hrviton", "lpips_hrviton", "pckh", "params", "speed",
     }  # fmt: skip
     for p in PRESETS.values():
         assert p.protocol and p.label

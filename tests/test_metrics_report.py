@@ -168,8 +168,8 @@ def test_published_csv(tmp_path: Path) -> None:
         "lpips_alex": 0.1981,
     }
     assert {(r.preset, r.value) for r in rows if r.method.startswith("HR-VITON")} == {
-        ("ssim:*", 0.882),
-        ("lpips:*", 0.0695),
+        ("ssim_hrviton", 0.882),
+        ("lpips_hrviton", 0.0695),
     }
     bad = tmp_path / "bad.csv"
     bad.write_text("method,dataset,preset,value,source,note\nX,D,ssim_foo,1,s,\n")

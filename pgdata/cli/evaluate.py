@@ -14,7 +14,7 @@ __all__ = ["eval_cmd", "export_cmd"]
 EVAL_EXAMPLES = """\b
 Examples:
   pgdata eval --run runs/dptn --data shards/fashion --out reports/dptn --pad-white 256 --speed
-  pgdata eval --pred results/hrviton --gt viton-hd/test/image --out reports/hrviton --strict
+  pgdata eval --pred out/ --gt test/image --out report --preset ssim_hrviton --preset lpips_hrviton
 """
 EXPORT_EXAMPLES = """\b
 Examples:

@@ -21,10 +21,12 @@ from pgdata.metrics.fid_features import FID_SPECS, FidStream
 from pgdata.metrics.lpips import LPIPS, lpips_preset
 from pgdata.metrics.pairwise import pair_metrics
 from pgdata.metrics.pckh import pckh, pckh_target_name
-from pgdata.metrics.ssim import GFLA_WINDOW
+from pgdata.metrics.ssim import GFLA_WINDOW, gaussian_kernel1d
+from pgdata.metrics.tryon import hrviton_lpips, hrviton_ssim
 
 __all__ = [
     "FidEvaluator",
+    "HrvitonSsimEvaluator",
     "PairwiseBatch",
     "KeypointFn",
     "LpipsEvaluator",
@@ -120,22 +122,54 @@ class PairwiseEvaluator:
 
 
 class LpipsEvaluator:
-    """``lpips_alex``: per-pair distances on ``model``'s device, reported as their mean."""
+    """``lpips_alex`` (or ``lpips_hrviton``: at 128×128 by Pillow, :mod:`pgdata.metrics.tryon`):
+    per-pair distances on ``model``'s device, reported as their mean."""
 
-    preset = "lpips_alex"
-
-    def __init__(self, model: LPIPS, hashes: Mapping[str, str]) -> None:
+    def __init__(self, model: LPIPS, hashes: Mapping[str, str], preset: str = "lpips_alex") -> None:
+        self.preset = preset
         self.model = model
         self.hashes = dict(hashes)
         self.per_image: dict[str, float] = {}
 
     def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
-        vals = lpips_preset(self.model, pred, gt)
+        if self.preset == "lpips_hrviton":
+            vals = hrviton_lpips(self.model, pred, gt)
+        else:
+            vals = lpips_preset(self.model, pred, gt)
         self.per_image.update(zip(names, vals.tolist(), strict=True))
 
     def result(self) -> MetricValue:
         vals = list(self.per_image.values())
         return MetricValue(_mean(vals), len(vals), {"weights_sha256": self.hashes})
+
+
+class HrvitonSsimEvaluator:
+    """``ssim_hrviton``: per-pair greyscale SSIM (:func:`~pgdata.metrics.tryon.hrviton_ssim`),
+    reported as the mean; images smaller than the 11×11 window skip it with the reason."""
+
+    preset = "ssim_hrviton"
+
+    def __init__(self) -> None:
+        self.per_image: dict[str, float] = {}
+        self.skipped: str | None = None
+
+    def update(self, names: Sequence[str], pred: torch.Tensor, gt: torch.Tensor) -> None:
+        side = gaussian_kernel1d().numel()
+        if min(pred.shape[-2:]) < side:
+            self.skipped = (
+                f"images of {pred.shape[-1]}×{pred.shape[-2]} are smaller than the "
+                f"{side}-pixel window"
+            )
+        if self.skipped:
+            return
+        self.per_image.update(zip(names, hrviton_ssim(pred, gt).tolist(), strict=True))
+
+    def result(self) -> MetricValue:
+        if self.skipped:
+            self.per_image.clear()
+            return MetricValue(None, 0, skipped=self.skipped)
+        vals = list(self.per_image.values())
+        return MetricValue(_mean(vals), len(vals), {"grey": "Pillow L", "data_range": 255})
 
 
 class FidEvaluator:

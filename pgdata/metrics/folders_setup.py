@@ -24,6 +24,7 @@ from pgdata.io.images import read_rgb
 from pgdata.io.weights import KNOWN_WEIGHTS, find_weights
 from pgdata.metrics.evaluators import (
     FidEvaluator,
+    HrvitonSsimEvaluator,
     LpipsEvaluator,
     MetricValue,
     PairwiseBatch,
@@ -31,7 +32,8 @@ from pgdata.metrics.evaluators import (
 )
 from pgdata.metrics.fid import FeatureStats, cache_key, hash_files, load_stats, save_stats
 from pgdata.metrics.fid_features import FID_SPECS, compute_fid_stats, load_fid_network
-from pgdata.metrics.lpips import HEADS, find_lpips_heads, load_lpips_alex
+from pgdata.metrics.lpips import HEADS, LPIPS, find_lpips_heads, load_lpips_alex
+from pgdata.metrics.pairwise import PAIRWISE_PRESETS
 from pgdata.metrics.presets import get_preset
 
 if TYPE_CHECKING:
@@ -130,12 +132,15 @@ def build_evaluators(
     """Evaluators for ``cfg.presets`` and ``{preset: reason}`` for the ones that cannot run."""
     evaluators: list[Evaluator] = []
     skipped: dict[str, str] = {}
-    pairwise = [n for n in cfg.presets if get_preset(n).family in ("psnr", "ssim")]
+    pairwise = [n for n in cfg.presets if n in PAIRWISE_PRESETS]
     shared = PairwiseBatch(pairwise, cfg.pad_white, torch.device(cfg.device))
+    lpips: tuple[LPIPS, dict[str, str]] | None = None  # one model for both LPIPS presets
     for name in cfg.presets:
         preset = get_preset(name)
         if preset.family in ("params", "speed"):
             skipped[name] = _NEEDS_MODEL
+        elif name == "ssim_hrviton":
+            evaluators.append(HrvitonSsimEvaluator())
         elif preset.family in ("psnr", "ssim"):
             evaluators.append(PairwiseEvaluator(name, shared))
         elif preset.family == "lpips":
@@ -158,8 +163,9 @@ def build_evaluators(
             if reason is not None:
                 skipped[name] = reason
                 continue
-            model, hashes = load_lpips_alex(cfg.weights, heads, cfg.device, check=cfg.check_weights)
-            evaluators.append(LpipsEvaluator(model, hashes))
+            if lpips is None:
+                lpips = load_lpips_alex(cfg.weights, heads, cfg.device, check=cfg.check_weights)
+            evaluators.append(LpipsEvaluator(*lpips, preset=name))
         elif preset.family == "fid":
             reason = _absent(FID_SPECS[name].weights, cfg.weights)
             if reason is not None:

@@ -107,6 +107,25 @@ PRESETS: dict[str, Preset] = {
             weights=("alexnet-owt-7be5be79.pth", "alex.pth"),
         ),
         Preset(
+            "ssim_hrviton",
+            "ssim",
+            "SSIM (HR-VITON)",
+            "HR-VITON's evaluate.py: Pillow greyscale (convert L), Gaussian σ 1.5 (11×11), "
+            "population covariance, data_range 255, one channel, mean over pairs (try-on)",
+            True,
+            True,
+        ),
+        Preset(
+            "lpips_hrviton",
+            "lpips",
+            "LPIPS (HR-VITON)",
+            "HR-VITON's evaluate.py: both images resized to 128×128 by Pillow's bilinear filter, "
+            "then LPIPS v0.1 alex on x/127.5 − 1, mean over pairs (try-on)",
+            False,
+            True,
+            weights=("alexnet-owt-7be5be79.pth", "alex.pth"),
+        ),
+        Preset(
             "pckh",
             "pckh",
             "PCKh@0.5",
@@ -127,7 +146,8 @@ PRESETS: dict[str, Preset] = {
             "speed",
             "speed",
             "Images/s",
-            "generator inference images/s at batch 1 and 16 on the eval device, after warm-up",
+            "generator inference images/s at batch 1 and 16 on the eval device, after warm-up "
+            "(PyTorch eager); with pgdata eval --speed also ONNX Runtime on the CPU at batch 1",
             True,
             False,
         ),

@@ -39,7 +39,14 @@ __all__ = [
     "write_report",
 ]
 
-RANKING = (("lpips_alex", False), ("ssim_patn", True), ("ssim_gfla51", True), ("psnr", True))
+RANKING = (
+    ("lpips_alex", False),
+    ("lpips_hrviton", False),
+    ("ssim_patn", True),
+    ("ssim_gfla51", True),
+    ("ssim_hrviton", True),
+    ("psnr", True),
+)
 """Grid ranking metric, first available: (preset, higher is better)."""
 THUMB_HEIGHT = 256
 GRID_ROWS = 4

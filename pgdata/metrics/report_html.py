@@ -186,7 +186,7 @@ def render_index(
     if ranking is None:
         body.append("<p>No per-pair metric was computed, so there is nothing to rank.</p>")
     else:
-        if ranking != "lpips_alex":
+        if not ranking.startswith("lpips"):
             body.append(f'<p class="note">LPIPS was not computed; ranked by {_e(ranking)}.</p>')
         for group, rows in grids.items():
             body += _grid(group, rows, ranking)

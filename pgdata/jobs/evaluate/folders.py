@@ -5,8 +5,8 @@ listed in the report and on stderr, and ``strict`` makes them an error; so are u
 (otherwise named, counted and their pairs skipped). Pairs of different sizes and empty folders are
 always errors. This is how results of other code are scored: pose transfer (with
 ``pad_white = 256`` for DeepFashion 256×176 under DPTN's protocol), try-on (VITON-HD paired test
-at 1024×768 or 512×384: SSIM, LPIPS, FID) and inpainting (composites against the originals over
-one fixed mask set).
+at 1024×768 or 512×384: ``ssim_hrviton``, ``lpips_hrviton`` as HR-VITON's ``evaluate.py``, and
+``fid_tf``) and inpainting (composites against the originals over one fixed mask set).
 """
 
 from __future__ import annotations
