@@ -1,6 +1,6 @@
 """``pgdata crawl`` and ``pgdata garments`` throughput on the offline fixture shop.
 
-Crawl: the fixture shop (``tests/crawl_shop.py``) serves N JSON-LD products with one
+Crawl: the demo shop (``pgdata/crawl/demo_shop.py``) serves N JSON-LD products with one
 600×800 JPEG each on 127.0.0.1 (a server thread in this process); each crawler runs in its own
 process pinned to one core (the server gets the other cores where there are any), politeness
 off (no delay, no AutoThrottle, 16 requests per domain; robots.txt still obeyed). Side by side:
@@ -39,9 +39,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pgdata.crawl.demo_shop import make_shop, serve  # noqa: E402
 from pgdata.jobs.garments.garments import GarmentsConfig, run_garments  # noqa: E402
-from tests.crawl_shop import make_shop, serve  # noqa: E402
-from tests.garment_synth import KINDS, draw_garment  # noqa: E402
+from pgdata.stages.synth_garments import KINDS, draw_garment  # noqa: E402
 
 N_PRODUCTS = int(os.environ.get("BENCH_CRAWL_PRODUCTS", "1500"))
 N_GARMENTS = int(os.environ.get("BENCH_GARMENTS", "120"))
@@ -177,7 +177,7 @@ def main() -> None:
         serve(make_shop(bulk=N_PRODUCTS, bulk_image_wh=(600, 800))) as shop,
     ):
         d = Path(tmp)
-        store = shop.store_toml(d / "fixture_shop.toml")
+        store = shop.store_toml(d / "fixture_shop.toml", ROOT / "crawlers" / "fixture_shop.toml")
         store.write_text(
             store.read_text().replace(
                 "[categories]\n", f'[categories]\nbulk = ["{shop.page_base}/c/bulk"]\n'
@@ -193,11 +193,11 @@ def main() -> None:
             os.sched_setaffinity(0, set(cores))  # garments: every core again
         g = garment_folder(d / "garments_src", N_GARMENTS)
         t0 = time.perf_counter()
-        g1 = run_garments(GarmentsConfig(src=g, out=d / "g1", size_wh=(384, 512)))
+        g1 = run_garments(GarmentsConfig(src=g, out=d / "g1", size_hw=(512, 384)))
         g1_s = time.perf_counter() - t0
         workers = max(1, len(cores))
         t0 = time.perf_counter()
-        run_garments(GarmentsConfig(src=g, out=d / "gn", size_wh=(384, 512), workers=workers))
+        run_garments(GarmentsConfig(src=g, out=d / "gn", size_hw=(512, 384), workers=workers))
         gn_s = time.perf_counter() - t0
 
     pg_pps = rep["product_pages"] / rep["duration_s"]

@@ -168,7 +168,7 @@ def test_resume_after_kill_gives_identical_manifest(
     assert not list(out.glob("*.partial"))
     kept = [n for n, t in complete_before.items() if (out / n).stat().st_mtime_ns == t]
     assert len(kept) == len(complete_before)  # complete shards were not rewritten
-    assert f"kept {len(kept)}" in res.stdout
+    assert f"reused {len(kept)} complete shards" in res.stdout
     assert verify_shards(out, quick=True).faults == []
 
 

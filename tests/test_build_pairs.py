@@ -101,6 +101,16 @@ def test_strict_makes_bad_items_fatal(broken_tree, tmp_path):
         _run(dataset="deepfashion", root=broken_tree, out=tmp_path / "o", strict=True)
 
 
+def _openpose_folder(sample_tree: Path, dest: Path) -> Path:
+    """The sample's keypoints as one OpenPose JSON file per image (no row order of their own)."""
+    src = read_annotations(sample_tree / "keypoints.csv")
+    by_name = dict(zip(src.names, yx_to_xyc(src.yx), strict=True))
+    for img in scan_images(sample_tree)[0]:
+        stem = img.rel_path[len("img/") : -len(".jpg")]
+        write_openpose(dest / f"{stem}_keypoints.json", [coco18_to_body25(by_name[flat_name(img)])])
+    return dest
+
+
 def test_split_lists_decide_split_and_row_order(sample_tree, tmp_path):
     images, _ = scan_images(sample_tree)
     rng = np.random.default_rng(0)
@@ -109,32 +119,37 @@ def test_split_lists_decide_split_and_row_order(sample_tree, tmp_path):
     test = [flat_name(images[i]) for i in order[70:90]]  # 6 images in neither list
     (tmp_path / "train.lst").write_text("\n".join(train) + "\n")
     (tmp_path / "test.lst").write_text("\n".join(test) + "\n")
+    lists = {"train_list": tmp_path / "train.lst", "test_list": tmp_path / "test.lst"}
+    # OpenPose JSON keypoints give no order: rows follow the lists
+    kp = _openpose_folder(sample_tree, tmp_path / "openpose")
     out = tmp_path / "out"
-    _run(
-        dataset="deepfashion",
-        root=sample_tree,
-        out=out,
-        train_list=tmp_path / "train.lst",
-        test_list=tmp_path / "test.lst",
-    )
+    _run(dataset="deepfashion", root=sample_tree, out=out, keypoints=kp, **lists)
     ann = read_annotations(out / "fasion-resize-annotation-train.csv")
     assert ann.names == [flat_name(images[i]) for i in order[:70]]
     assert read_annotations(out / "fasion-resize-annotation-test.csv").names == test
     assert sum(r["reason"].startswith("not in the split") for r in _rejected(out)) == 6
+    # an annotation CSV gives its row order: the lists only decide the split
+    csv_rows = read_annotations(sample_tree / "keypoints.csv").names
+    _run(dataset="deepfashion", root=sample_tree, out=tmp_path / "csv", **lists)
+    for split, listed in (("train", ann.names), ("test", test)):
+        got = read_annotations(tmp_path / "csv" / f"fasion-resize-annotation-{split}.csv").names
+        assert got == [n for n in csv_rows if n in set(listed)]
+        assert sorted(got) == sorted(listed) and got != listed
 
 
 def test_openpose_json_folder_gives_the_same_annotations(sample_tree, tmp_path):
-    src = read_annotations(sample_tree / "keypoints.csv")
-    by_name = dict(zip(src.names, yx_to_xyc(src.yx), strict=True))
-    kp = tmp_path / "openpose"
-    for img in scan_images(sample_tree)[0]:
-        stem = img.rel_path[len("img/") : -len(".jpg")]
-        write_openpose(kp / f"{stem}_keypoints.json", [coco18_to_body25(by_name[flat_name(img)])])
+    kp = _openpose_folder(sample_tree, tmp_path / "openpose")
     _run(dataset="deepfashion", root=sample_tree, out=tmp_path / "a")
     _run(dataset="deepfashion", root=sample_tree, out=tmp_path / "b", keypoints=kp)
     for split in ("train", "test"):
         name = f"fasion-resize-annotation-{split}.csv"
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        a, b = read_annotations(tmp_path / "a" / name), read_annotations(tmp_path / "b" / name)
+        # the same rows; the CSV run keeps the CSV's order, the JSON run the image paths' order
+        assert dict(zip(a.names, a.yx.tolist(), strict=True)) == dict(
+            zip(b.names, b.yx.tolist(), strict=True)
+        )
+        images = [flat_name(i) for i in scan_images(sample_tree)[0]]
+        assert b.names == [n for n in images if n in set(b.names)]
 
 
 def test_market_tree_keeps_original_bytes(tmp_path):
@@ -187,9 +202,9 @@ def test_duplicates_in_annotation_files(tmp_path):
 
 
 def test_impossible_combinations_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="either --root"):
+    with pytest.raises(ConfigError, match="either --source"):
         _run(dataset="market1501", out=tmp_path)
-    with pytest.raises(ConfigError, match="need --root"):
+    with pytest.raises(ConfigError, match="need --source"):
         _run(
             dataset="market1501",
             annotations_test=tmp_path / "x.csv",

@@ -29,7 +29,7 @@ def test_shim_and_module_entry_points():
 
 
 def test_sample_build_pairs_preview_end_to_end(runner, tmp_path):
-    res = runner.invoke(cli, ["sample", str(tmp_path / "s"), "--ids", "5", "--views", "3"])
+    res = runner.invoke(cli, ["sample", "--out", str(tmp_path / "s"), "--ids", "5", "--views", "3"])
     assert res.exit_code == 0, res.output
     assert res.output.strip().splitlines()[-1].startswith("sample: wrote 15 images of 5 identities")
     res = runner.invoke(
@@ -38,7 +38,7 @@ def test_sample_build_pairs_preview_end_to_end(runner, tmp_path):
             "build-pairs",
             "--dataset",
             "deepfashion",
-            "--root",
+            "--source",
             str(tmp_path / "s"),
             "--out",
             str(tmp_path / "p"),
@@ -103,7 +103,7 @@ def test_annotation_mode_reproduces_published_files(runner, tmp_path, deepfashio
 
 def test_usage_errors_exit_2(runner, tmp_path):
     res = runner.invoke(cli, ["build-pairs", "--dataset", "market1501", "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "either --root" in res.output
+    assert res.exit_code == 2 and "either --source" in res.output
     res = runner.invoke(cli, ["build-pairs", "--dataset", "nope", "--out", str(tmp_path)])
     assert res.exit_code == 2
     res = runner.invoke(
@@ -112,7 +112,7 @@ def test_usage_errors_exit_2(runner, tmp_path):
             "build-pairs",
             "--dataset",
             "deepfashion",
-            "--root",
+            "--source",
             str(tmp_path),
             "--out",
             str(tmp_path),
@@ -127,7 +127,7 @@ def test_usage_errors_exit_2(runner, tmp_path):
             "build-pairs",
             "--dataset",
             "deepfashion",
-            "--root",
+            "--source",
             str(tmp_path),
             "--out",
             str(tmp_path),
@@ -162,7 +162,7 @@ def test_runtime_errors_exit_1_with_one_line(runner, tmp_path):
             "build-pairs",
             "--dataset",
             "deepfashion",
-            "--root",
+            "--source",
             str(tmp_path),
             "--out",
             str(tmp_path / "o"),

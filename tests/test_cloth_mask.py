@@ -23,7 +23,7 @@ from pgdata.stages.cloth_mask import (
     mask_iou,
     resolve_method,
 )
-from tests.garment_synth import KINDS, WHITES, draw_garment, model_photo
+from pgdata.stages.synth_garments import KINDS, WHITES, draw_garment, model_photo
 
 COLOURS = [(200, 30, 40), (30, 60, 200), (20, 20, 20), (220, 205, 180), (90, 140, 60)]
 # yellow like the released striped blouse, beige and black: their chroma runs along cream's

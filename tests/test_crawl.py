@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from pgdata.cli import cli
-from tests.crawl_shop import (
+from pgdata.crawl.demo_shop import (
     EXPECTED_FILES,
     EXPECTED_GARMENTS,
     EXPECTED_ITEMS,
@@ -27,6 +27,7 @@ from tests.crawl_shop import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+STORE = ROOT / "crawlers" / "fixture_shop.toml"  # the store config of the demo shop
 # politeness off for the loopback shop; a 1 s timeout makes the slow page a timeout
 FAST = [
     "--delay",
@@ -76,7 +77,7 @@ def shop() -> Iterator[Shop]:
 
 @pytest.fixture(scope="module")
 def store(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shop.store_toml(tmp_path_factory.mktemp("store") / "fixture_shop.toml")
+    return shop.store_toml(tmp_path_factory.mktemp("store") / "fixture_shop.toml", STORE)
 
 
 @pytest.fixture(scope="module")
@@ -320,7 +321,7 @@ def test_crawl_cli_errors(runner, tmp_path: Path) -> None:
 
 def test_crawl_fails_when_nothing_is_stored(shop: Shop, tmp_path: Path) -> None:
     text = (
-        shop.store_toml(tmp_path / "s.toml")
+        shop.store_toml(tmp_path / "s.toml", STORE)
         .read_text()
         .replace("product_url = ", 'product_url = "/nothing/" #')
     )
@@ -338,7 +339,7 @@ def test_crawl_fails_when_nothing_is_stored(shop: Shop, tmp_path: Path) -> None:
 def test_garments_from_the_crawl(runner, full_crawl: tuple[Path, list], tmp_path: Path) -> None:
     out, _ = full_crawl
     dest = tmp_path / "garments"
-    result = runner.invoke(cli, ["garments", str(out), "--out", str(dest), "--size", "192x256"])
+    result = runner.invoke(cli, ["garments", str(out), "--out", str(dest), "--size", "256x192"])
     assert result.exit_code == 0, result.output
     assert f"kept {EXPECTED_GARMENTS}" in result.output
     records = [json.loads(x) for x in (dest / "garments.jsonl").read_text().splitlines()]

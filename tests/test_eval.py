@@ -61,7 +61,7 @@ def pose(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dptn_run(pose, tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "dptn"
-    result = invoke("train", "--config", "tiny", "--data", pose, "--out", run, *QUIET)
+    result = invoke("train", "--config", "tiny", "--source", pose, "--out", run, *QUIET)
     assert result.exit_code == 0, result.output
     return run
 
@@ -139,7 +139,7 @@ def test_model_mode_refuses_other_models_and_data(dptn_run, pose, tmp_path):
     # a checkpoint of another family, given with this run
     other = tmp_path / "other"
     faces = faces_shards(tmp_path / "faces", n=4)
-    args = ["--config", "tiny-dmfn", "--data", faces, "--out", other, *QUIET]
+    args = ["--config", "tiny-dmfn", "--source", faces, "--out", other, *QUIET]
     assert invoke("train", *args).exit_code == 0
     dmfn_ckpt = list_checkpoints(other)[-1][1]
     line = one_line_error(
@@ -247,7 +247,7 @@ def test_inpainting_is_scored_on_the_composite_over_a_fixed_mask_set(tmp_path):
     faces = faces_shards(tmp_path / "faces", n=8)
     run = tmp_path / "run"
     assert (
-        invoke("train", "--config", "tiny-dmfn", "--data", faces, "--out", run, *QUIET).exit_code
+        invoke("train", "--config", "tiny-dmfn", "--source", faces, "--out", run, *QUIET).exit_code
         == 0
     )
     masks = tmp_path / "masks"

@@ -43,7 +43,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     data = pose_shards(root)
     run = root / "run"
-    assert invoke("train", "--config", "tiny", "--data", data, "--out", run, *QUIET).exit_code == 0
+    assert (
+        invoke("train", "--config", "tiny", "--source", data, "--out", run, *QUIET).exit_code == 0
+    )
     return data, run
 
 

@@ -15,7 +15,7 @@ from pgdata.cli import cli
 from pgdata.errors import InputFormatError
 from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
 from pgdata.stages.garments import garment_hash, garment_kind, near_duplicate, normalise_garment
-from tests.garment_synth import draw_garment, model_photo
+from pgdata.stages.synth_garments import draw_garment, model_photo
 
 
 def jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
@@ -95,7 +95,7 @@ def garments_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     )
     (root / "shop" / "files" / "0060.img").write_bytes(jpeg(tiny) + b"x")  # changed after the crawl
     out = tmp_path_factory.mktemp("garments")
-    result = run_garments(GarmentsConfig(src=root, out=out, size_wh=(192, 256)))
+    result = run_garments(GarmentsConfig(src=root, out=out, size_hw=(256, 192)))
     return root, out, result
 
 
@@ -118,7 +118,7 @@ def test_garments_keeps_colour_variants_and_drops_duplicates(garments_run) -> No
     assert result.summary().startswith("garments: read 10 images, kept 4")
     report = json.loads((out / "garments.json").read_text())
     assert report["kept"] == 4 and report["rejected_by_reason"]["duplicate_near"] == 1
-    assert report["config"]["size_wh"] == [192, 256]
+    assert report["config"]["size_hw"] == [256, 192]
     by_name = {r["name"]: r for r in records}
     assert by_name["Dress"]["mask_source"] == "alpha" and by_name["Dress"]["kind"] == "dresses"
     assert by_name["Skirt"]["kind"] == "lower_body" and by_name["Red Tee"]["kind"] == "upper_body"
@@ -131,7 +131,7 @@ def test_garments_keeps_colour_variants_and_drops_duplicates(garments_run) -> No
 
 def test_too_small_and_rerun_cleans_up(garments_run, tmp_path: Path) -> None:
     root, out, _ = garments_run
-    result = run_garments(GarmentsConfig(src=root / "shop", out=out, size_wh=(768, 1024)))
+    result = run_garments(GarmentsConfig(src=root / "shop", out=out, size_hw=(1024, 768)))
     # 600x800 sources cannot fill 768x1024 without upscaling more than 1.25x
     assert result.kept == 0
     assert {r.split(" (")[0] for _, r in result.rejected} >= {"too_small", "duplicate_exact"}
@@ -142,7 +142,7 @@ def test_workers_give_the_same_result(garments_run, tmp_path: Path) -> None:
     root, _, _ = garments_run
     outs = [tmp_path / "w1", tmp_path / "w2"]
     for out, workers in zip(outs, (1, 2), strict=True):
-        run_garments(GarmentsConfig(src=root, out=out, size_wh=(192, 256), workers=workers))
+        run_garments(GarmentsConfig(src=root, out=out, size_hw=(256, 192), workers=workers))
     a, b = ((o / "garments.jsonl").read_text() for o in outs)
     assert a == b and a.count("\n") == 4
     assert (outs[0] / "rejected.csv").read_text() == (outs[1] / "rejected.csv").read_text()
@@ -163,12 +163,12 @@ def test_bad_inputs(tmp_path: Path, runner) -> None:
     r = runner.invoke(
         cli, ["garments", str(tmp_path / "c"), "--out", str(tmp_path / "o"), "--size", "1024"]
     )
-    assert r.exit_code == 2 and "width x height" in r.output
+    assert r.exit_code == 2 and "height x width" in r.output
 
 
 def test_normalise_keeps_aspect_and_centres() -> None:
     rgb, mask = draw_garment("trousers", (50, 70, 120), (300, 400))
-    out, m, scale = normalise_garment(rgb, mask, (192, 256), fill=(246, 246, 246))
+    out, m, scale = normalise_garment(rgb, mask, (256, 192), fill=(246, 246, 246))
     assert out.shape == (256, 192, 3) and m.shape == (256, 192)
     ys, xs = np.nonzero(m)
     assert ys.min() > 0 and ys.max() < 255  # margin kept
@@ -176,14 +176,14 @@ def test_normalise_keeps_aspect_and_centres() -> None:
     assert tuple(out[0, 0]) == (246, 246, 246)
     assert scale == pytest.approx(256 / (int(np.ptp(np.nonzero(mask)[0])) + 1) / 1.08, rel=0.02)
     with pytest.raises(ValueError, match="empty"):
-        normalise_garment(rgb, np.zeros_like(mask), (192, 256))
+        normalise_garment(rgb, np.zeros_like(mask), (256, 192))
 
 
 def test_near_duplicate_needs_the_colour_too() -> None:
     red, m = draw_garment("tee", (200, 30, 40), (300, 400), seed=1)
     blue, _ = draw_garment("tee", (30, 60, 200), (300, 400), seed=1)
-    a = garment_hash(*normalise_garment(red, m, (96, 128))[:2])
-    b = garment_hash(*normalise_garment(blue, m, (96, 128))[:2])
+    a = garment_hash(*normalise_garment(red, m, (128, 96))[:2])
+    b = garment_hash(*normalise_garment(blue, m, (128, 96))[:2])
     dup, bits, de = near_duplicate(a, b)
     assert bits <= 6 and de > 50 and not dup
     assert near_duplicate(a, a) == (True, 0, 0.0)
@@ -212,7 +212,7 @@ def test_kept_garments_are_in_shards(garments_run, tmp_path: Path) -> None:
     from pgdata.shards.verify import verify_shards
 
     out = tmp_path / "first"  # the module's run is reused by other tests
-    run_garments(GarmentsConfig(src=root, out=out, size_wh=(192, 256)))
+    run_garments(GarmentsConfig(src=root, out=out, size_hw=(256, 192)))
     records = [json.loads(x) for x in (out / "garments.jsonl").read_text().splitlines()]
     manifest = read_manifest(out / "shards")
     assert manifest.schema.name == "garments" and manifest.counts["records"] == {"garments": 4}
@@ -235,9 +235,9 @@ def test_kept_garments_are_in_shards(garments_run, tmp_path: Path) -> None:
     assert verify_shards(out / "shards").faults == []
     # small shards roll over; a rerun with other settings replaces them
     copy = tmp_path / "g"
-    run_garments(GarmentsConfig(src=root, out=copy, size_wh=(192, 256), shard_mb=0.02))
+    run_garments(GarmentsConfig(src=root, out=copy, size_hw=(256, 192), shard_mb=0.02))
     assert len(read_manifest(copy / "shards").shards) > 1
-    run_garments(GarmentsConfig(src=root, out=copy, size_wh=(96, 128)))
+    run_garments(GarmentsConfig(src=root, out=copy, size_hw=(128, 96)))
     again = read_manifest(copy / "shards")
     assert len(again.shards) == 1 and again.config["size_hw"] == [128, 96]
     assert verify_shards(copy / "shards").faults == []

@@ -52,7 +52,7 @@ def test_two_ranks_train_disjoint_pairs_into_equal_weights(tmp_path):
 
 def test_the_command_runs_under_torchrun(tmp_path):
     data = pose_shards(tmp_path / "data")
-    args = ["-m", "pgdata", "train", "--config", "tiny", "--data", str(data)]
+    args = ["-m", "pgdata", "train", "--config", "tiny", "--source", str(data)]
     args += [
         "--out",
         str(tmp_path / "run"),

@@ -63,7 +63,7 @@ def _plugin_sets(nets, **override):
 
 
 def _train(data, out, *args, steps=2):
-    cmd = ["--config", "tiny-dmfn", "--data", str(data), "--out", str(out), "--steps", str(steps)]
+    cmd = ["--config", "tiny-dmfn", "--source", str(data), "--out", str(out), "--steps", str(steps)]
     return CliRunner().invoke(train_cmd, [*cmd, *QUIET, *args])
 
 

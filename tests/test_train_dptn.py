@@ -39,7 +39,7 @@ def pose(tmp_path_factory):
 
 
 def _train(data, out, *args, steps=1):
-    cmd = ["--config", "tiny", "--data", str(data), "--out", str(out), "--steps", str(steps)]
+    cmd = ["--config", "tiny", "--source", str(data), "--out", str(out), "--steps", str(steps)]
     return CliRunner().invoke(train_cmd, [*cmd, *QUIET, *args])
 
 

@@ -22,7 +22,7 @@ def pose(tmp_path_factory):
 
 
 def _train(data, out, *args, steps=2):
-    cmd = ["--config", "tiny", "--data", str(data), "--out", str(out), "--steps", str(steps)]
+    cmd = ["--config", "tiny", "--source", str(data), "--out", str(out), "--steps", str(steps)]
     cmd += ["--device", "cuda", "--set", "workers=2", "--set", "log_every=1"]
     result = CliRunner().invoke(train_cmd, [*cmd, *args])
     assert result.exit_code == 0, result.output

@@ -37,7 +37,7 @@ def pose(tmp_path_factory):
 
 
 def _train(data, out, *args, steps=2):
-    cmd = ["--config", "tiny-patn", "--data", str(data), "--out", str(out)]
+    cmd = ["--config", "tiny-patn", "--source", str(data), "--out", str(out)]
     cmd += ["--steps", str(steps)] if steps else []
     return CliRunner().invoke(train_cmd, [*cmd, *QUIET, *args])
 

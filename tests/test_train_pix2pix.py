@@ -46,7 +46,7 @@ def aligned(tmp_path_factory):
 
 
 def _train(data, out, *args, config="tiny-pix2pix", steps=2):
-    cmd = ["--config", config, "--data", str(data), "--out", str(out), "--steps", str(steps)]
+    cmd = ["--config", config, "--source", str(data), "--out", str(out), "--steps", str(steps)]
     return CliRunner().invoke(train_cmd, [*cmd, *QUIET, *args])
 
 

@@ -132,13 +132,13 @@ def test_stage_commands_one_by_one(runner, tmp_path, small_sample):
     res = runner.invoke(cli, ["agnostic", str(root)])
     assert res.output.strip() == "agnostic: wrote 0, skipped 3 (done before), rejected 0"
     res = runner.invoke(
-        cli, ["build-pairs", "--dataset", "viton-hd", "--root", str(root), "--out", str(tmp_path)]
+        cli, ["build-pairs", "--dataset", "viton-hd", "--source", str(root), "--out", str(tmp_path)]
     )
     assert res.exit_code == 0, res.output
     assert res.output.strip().splitlines()[-1] == "build-pairs: viton-hd: test 3 pairs; rejected 0"
     res = runner.invoke(
         cli,
-        ["build-pairs", "--dataset", "viton-hd", "--root", str(root), "--out", str(tmp_path)]
+        ["build-pairs", "--dataset", "viton-hd", "--source", str(root), "--out", str(tmp_path)]
         + ["--unpaired", "--seed", "3"],
     )
     pairs = [line.split() for line in (tmp_path / "test_pairs.txt").read_text().splitlines()]

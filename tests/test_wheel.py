@@ -76,9 +76,9 @@ def test_installed_wheel_builds_the_samples_from_bundled_recipes(tmp_path):
     listed = _run([pgdata, "recipes"], cwd=work).stdout
     assert "deepfashion" in listed and "fixture_shop" in listed and str(venv) in listed
 
-    _run([pgdata, "sample", "inshop", "--ids", "4", "--views", "2"], cwd=work)
+    _run([pgdata, "sample", "--out", "inshop", "--ids", "4", "--views", "2"], cwd=work)
     _run(
-        [pgdata, "build-pairs", "--dataset", "deepfashion", "--root", "inshop", "--out", "pairs"]
+        [pgdata, "build-pairs", "--dataset", "deepfashion", "--source", "inshop", "--out", "pairs"]
         + ["--images", "256x176"],
         cwd=work,
     )
@@ -91,7 +91,8 @@ def test_installed_wheel_builds_the_samples_from_bundled_recipes(tmp_path):
     assert manifest["config"]["dataset"] == "deepfashion" and manifest["counts"]["records"]
 
     _run(
-        [pgdata, "sample", "tryon", "--kind", "tryon", "--ids", "2", "--size", "256x192"], cwd=work
+        [pgdata, "sample", "--out", "tryon", "--kind", "tryon", "--ids", "2", "--size", "256x192"],
+        cwd=work,
     )
     built = _run(
         [pgdata, "build", "--recipe", "viton-hd", "--source", "tryon", "--out", "tshards"],

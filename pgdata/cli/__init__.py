@@ -42,6 +42,7 @@ def _register() -> None:
     from pgdata.cli import (
         aligned,
         crawl,
+        demo_shop,
         evaluate,
         faces,
         garments,
@@ -63,6 +64,7 @@ def _register() -> None:
         shards.info,
         recipes.recipes,
         crawl.crawl,
+        demo_shop.demo_shop,
         garments.garments,
         *tryon.COMMANDS,
         train.train_cmd,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
+from click.core import ParameterSource
 from tqdm import tqdm
 
 from pgdata.config import BundledKind, resolve_bundled
@@ -31,8 +32,10 @@ __all__ = [
     "bundled_option",
     "choice_option",
     "echo_result",
+    "examples",
     "force_option",
     "make_config",
+    "old_spelling",
     "out_dir_option",
     "progress_bar",
     "quality_option",
@@ -40,7 +43,9 @@ __all__ = [
     "run_job",
     "seed_option",
     "shown_option",
+    "source_option",
     "strict_option",
+    "takes_old_spelling",
     "workers_option",
 ]
 
@@ -127,11 +132,117 @@ def shown_option(*decls: str, default: Any, help: str, **kwargs: Any) -> Decorat
     return click.option(*decls, default=default, show_default=True, help=help, **kwargs)
 
 
-def out_dir_option(help: str) -> Decorator:
-    """``--out DIR`` (required): the folder a command writes."""
-    return click.option(
-        "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help=help
+def examples(*lines: str) -> str:
+    """The end of a command's ``--help`` (its ``epilog``): one or two real invocations.
+
+    ``\b`` keeps click from rewrapping them; ``tests/test_cli_help.py`` checks that every
+    command has them and that each line's options exist.
+    """
+    return "\b\nExamples:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+# Folder conventions of every command: inputs are positional or --source, outputs --out, sizes
+# HEIGHTxWIDTH. The spellings before them stay for one release as hidden, deprecated aliases
+# (old_spelling); the new option then takes its value through takes_old_spelling.
+
+
+def takes_old_spelling(required: bool) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """Callback of an option that has an old spelling, which may already have filled it."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        name = param.name
+        assert name is not None  # every option has a name
+        earlier = ctx.params.get(name)  # set by the old spelling (processed first when given)
+        if earlier is not None:
+            if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None):
+                raise click.UsageError(
+                    f"give {param.opts[0]} once (its old spelling too was given)"
+                )
+            return earlier
+        if value is None and required:
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return value
+
+    return callback
+
+
+def old_spelling(
+    decl: str,
+    *,
+    new: str,
+    dest: str,
+    argument: bool = False,
+    convert: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> Decorator:
+    """A hidden, deprecated spelling of option ``new`` (kept for one release).
+
+    ``decl`` is the old option (``--root``), or with ``argument`` the name of an old positional
+    argument (shown nowhere in ``--help``). When given it fills ``dest`` (the new option's
+    destination, through ``convert``) and prints a deprecation note on stderr; giving both is a
+    usage error. The new option must use :func:`takes_old_spelling` (``source_option``,
+    ``out_dir_option`` do).
+    """
+    shown = f"{new.lstrip('-').upper()} as an argument" if argument else decl
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None:
+            return
+        if ctx.params.get(dest) is not None:
+            raise click.UsageError(f"give {new} only ({shown} is its old spelling)")
+        click.echo(f"note: {shown} is deprecated and goes in the next release: use {new}", err=True)
+        ctx.params[dest] = convert(value) if convert else value
+
+    if argument:
+        return click.argument(
+            decl, required=False, metavar="", expose_value=False, callback=callback, **kwargs
+        )
+    return click.option(decl, hidden=True, expose_value=False, callback=callback, **kwargs)
+
+
+def source_option(help: str, *, required: bool = True, old: str | None = None) -> Decorator:
+    """``--source DIR``: the input folder of a command that does not take it as an argument;
+    ``old`` is its spelling before (``--root``, ``--data``), kept hidden for one release."""
+    option = click.option(
+        "--source",
+        type=DIR,
+        callback=takes_old_spelling(required) if old else None,
+        required=required and not old,
+        help=help + ("  [required]" if required and old else ""),
     )
+    if old is None:
+        return option
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        return old_spelling(old, new="--source", dest="source", type=DIR)(option(f))
+
+    return decorate
+
+
+def out_dir_option(help: str, *, old_argument: str | None = None) -> Decorator:
+    """``--out DIR`` (required): the folder a command writes. ``old_argument`` names the
+    positional argument that took it before (kept hidden for one release)."""
+    option = click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        callback=takes_old_spelling(True) if old_argument else None,
+        required=old_argument is None,
+        help=help + ("  [required]" if old_argument else ""),
+    )
+    if old_argument is None:
+        return option
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        old = old_spelling(
+            old_argument,
+            new="--out",
+            dest="out",
+            argument=True,
+            type=click.Path(file_okay=False, path_type=Path),
+        )
+        return old(option(f))
+
+    return decorate
 
 
 def workers_option(help: str = "Processes.", *, default: int | None = 1) -> Decorator:
@@ -225,6 +336,9 @@ def run_job(
 ) -> R:
     """Run ``run(update)`` under a progress bar named ``desc`` (None: no bar), then report:
     ``notes`` on stderr, ``lines`` (e.g. the files written) and ``result.summary()`` on stdout.
+
+    A result whose ``problem`` attribute is set (an empty or all-rejected result, an interrupted
+    crawl) ends the command with that one line on stderr and exit status 1, after the summary.
     Returns the result."""
     if desc is None:
         result = run(_no_progress)
@@ -236,6 +350,9 @@ def run_job(
     for line in lines(result) if lines else ():
         echo_result(str(line))
     echo_result(result.summary())
+    problem = getattr(result, "problem", None)
+    if problem:
+        raise click.ClickException(str(problem))
     return result
 
 

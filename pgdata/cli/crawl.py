@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pgdata.cli._common import bundled_option, out_dir_option, run_job
+from pgdata.cli._common import bundled_option, examples, out_dir_option, run_job
 from pgdata.crawl.config import load_store
 from pgdata.crawl.settings import Politeness
 from pgdata.jobs.garments.crawl import CrawlConfig, run_crawl
 
 
-@click.command("crawl", short_help="Crawl a store's products and images (Scrapy).")
+@click.command(
+    "crawl",
+    short_help="Crawl a store's products and images (Scrapy).",
+    epilog=examples(
+        "pgdata crawl --store ssfshop --out crawl --category tops --max-items 200",
+        "pgdata demo-shop --out demo/shop --crawl   # the offline demo shop, crawled",
+    ),
+)
 @bundled_option(
     "--store",
     "crawlers",
@@ -111,18 +120,24 @@ def crawl(
         refresh=refresh,
         politeness=Politeness(**politeness),
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.INFO if verbose else logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    try:
-        result = run_job(
+    with log_to_stderr(verbose):  # a result with a problem exits 1 after the summary
+        run_job(
             lambda update: run_crawl(cfg, progress=update, store=store_cfg),
             desc="items",
             total=max_items,
             lines=lambda r: r.files,
         )
+
+
+@contextmanager
+def log_to_stderr(verbose: bool) -> Iterator[None]:
+    """Scrapy's and pgdata's log records on stderr while a crawl runs: warnings and errors, or
+    with ``verbose`` INFO too (everything also goes to the store's crawl.log)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
     finally:
         logging.getLogger().removeHandler(handler)
-    if result.problem:
-        raise click.ClickException(result.problem)

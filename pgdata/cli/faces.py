@@ -17,7 +17,7 @@ EXAMPLES = """\b
 Examples:
   pgdata masks --n 1000 --out masks/eval
   pgdata masks --n 200 --out masks/brush --kinds brush --size 256 --seed 1
-  pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/eval
+  pgdata train --config dmfn --source shards/faces --out runs/dmfn --set mask_set=masks/eval
 """
 """The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
 

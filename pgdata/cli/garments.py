@@ -5,31 +5,66 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from pgdata.cli._common import (
     DIR,
+    SizeHW,
     SizeWH,
     choice_option,
+    examples,
     make_config,
+    old_spelling,
     out_dir_option,
     quality_option,
     run_job,
     shown_option,
+    takes_old_spelling,
     workers_option,
 )
 from pgdata.jobs.garments.garments import GarmentsConfig, run_garments
 from pgdata.stages.cloth_mask import METHODS
 
 
-@click.command("garments", short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).")
+def _size(ctx: click.Context, param: click.Parameter, value: tuple[int, int]) -> tuple[int, int]:
+    """``--size`` is HEIGHTxWIDTH like every size of pgdata; it was WIDTHxHEIGHT before 0.2
+    (``--size-wh``, hidden, for one release). A landscape size gets a note on stderr."""
+    value = takes_old_spelling(False)(ctx, param, value)
+    given = ctx.get_parameter_source("size_hw") == ParameterSource.COMMANDLINE
+    if given and value[1] > value[0]:
+        h, w = value
+        click.echo(
+            f"note: --size is HEIGHTxWIDTH (VITON-HD: 1024x768); {h}x{w} makes landscape garments "
+            f"{w} wide and {h} high (the old WIDTHxHEIGHT reading is --size {w}x{h})",
+            err=True,
+        )
+    return value
+
+
+@click.command(
+    "garments",
+    short_help="Crawled packshots -> cloth/ + cloth-mask/ (offline).",
+    epilog=examples(
+        "pgdata garments crawl/ssfshop --out garments",
+        "pgdata garments demo/crawl/fixture_shop --out demo/garments --size 512x384",
+    ),
+)
 @click.argument("src", type=DIR)
 @out_dir_option("Output folder (cloth/, cloth-mask/, garments.jsonl, rejected.csv, garments.json).")
 @shown_option(
     "--size",
-    "size_wh",
+    "size_hw",
+    type=SizeHW(),
+    default="1024x768",
+    callback=_size,
+    help="Output HEIGHTxWIDTH (VITON-HD: 1024x768).",
+)
+@old_spelling(
+    "--size-wh",
+    new="--size",
+    dest="size_hw",
     type=SizeWH(),
-    default="768x1024",
-    help="Output WIDTHxHEIGHT (note: width first, as VITON-HD says 768x1024; build-pairs --images is HEIGHTxWIDTH).",
+    convert=lambda wh: (wh[1], wh[0]),
 )
 @choice_option(
     "--mask",
@@ -68,7 +103,7 @@ def garments(**options: Any) -> None:
 
     \b
     OUT/cloth/<id>.jpg        garment centred on its own background colour (white if it
-                              was transparent), WIDTHxHEIGHT (default 768x1024)
+                              was transparent), HEIGHTxWIDTH (default 1024x768)
     OUT/cloth-mask/<id>.jpg   its mask, JPEG mode L, 255 = garment
     OUT/garments.jsonl        one kept garment a line: product fields, source, kind, hashes
     OUT/rejected.csv          source image, reason (duplicate, not a packshot, too small, ...)

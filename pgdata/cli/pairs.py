@@ -8,17 +8,18 @@ from typing import Literal
 import click
 
 from pgdata.cli._common import (
-    DIR,
     FILE,
     SizeHW,
     choice_option,
     echo_result,
+    examples,
     make_config,
     out_dir_option,
     quality_option,
     run_job,
     seed_option,
     shown_option,
+    source_option,
     strict_option,
     workers_option,
 )
@@ -51,18 +52,23 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 
 
 @click.command(
-    "build-pairs", short_help="Build pose-transfer pair lists (and annotations, images)."
+    "build-pairs",
+    short_help="Build pose-transfer pair lists (and annotations, images).",
+    epilog=examples(
+        "pgdata build-pairs --dataset deepfashion --source In-shop --images 256x176 --out data/fashion",
+        "pgdata build-pairs --dataset market1501 --annotations-test market-annotation-test.csv --out data/market",
+    ),
 )
 @click.option(
     "--dataset",
     type=click.Choice((*DATASETS, VITON_HD)),
     required=True,
-    help="Which dataset: a pose-transfer one, or viton-hd (try-on train_pairs.txt / test_pairs.txt from --root).",
+    help="Which dataset: a pose-transfer one, or viton-hd (try-on train_pairs.txt / test_pairs.txt from --source).",
 )
-@click.option(
-    "--root",
-    type=DIR,
-    help="Dataset tree: In-shop (img/, list_eval_partition.txt) or Market-1501 (bounding_box_train/, bounding_box_test/).",
+@source_option(
+    "Dataset tree: In-shop (img/, list_eval_partition.txt) or Market-1501 (bounding_box_train/, bounding_box_test/); viton-hd: the try-on root.",
+    required=False,
+    old="--root",
 )
 @click.option(
     "--annotations-train",
@@ -74,7 +80,13 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @click.option(
     "--keypoints",
     type=click.Path(exists=True, path_type=Path),
-    help="With --root: an annotation CSV in the source frame, or a folder of OpenPose JSON files (<stem>_keypoints.json, BODY_25 or COCO-18). Default: ROOT/keypoints.csv (what `pgdata sample` writes).",
+    help="With --source: an annotation CSV (in the --keypoints-size frame; its row order is kept), or a folder of OpenPose JSON files (<stem>_keypoints.json, BODY_25 or COCO-18, in each image's pixels). Default: SOURCE/keypoints.csv (what `pgdata sample` writes).",
+)
+@click.option(
+    "--keypoints-size",
+    "keypoints_hw",
+    type=SizeHW(),
+    help="HEIGHTxWIDTH frame of the --keypoints CSV, whatever size the images have (images of another size are resized to it).  [256x256 DeepFashion (In-shop low-res), 128x64 Market-1501]",
 )
 @choice_option(
     "--naming",
@@ -137,11 +149,12 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @workers_option("Processes for image conversion.")
 def build_pairs(
     dataset: Dataset | Literal["viton-hd"],
-    root: Path | None,
+    source: Path | None,
     annotations_train: Path | None,
     annotations_test: Path | None,
     out: Path,
     keypoints: Path | None,
+    keypoints_hw: tuple[int, int] | None,
     naming: Naming,
     train_list: Path | None,
     test_list: Path | None,
@@ -162,15 +175,17 @@ def build_pairs(
 
     \b
     From annotation CSVs:  --annotations-train/--annotations-test FILE -> OUT/<pairs>.csv
-    From a dataset tree:   --root DIR -> annotation CSVs, pair CSVs, rejected.csv
+    From a dataset tree:   --source DIR -> annotation CSVs, pair CSVs, rejected.csv
                            (and, with --images, OUT/train/*.jpg, OUT/test/*.jpg)
 
     Pair rule (reference defaults): keep images with both shoulders and both hips, group by
     identity, every ordered pair of distinct images in file order; the test list is shuffled by
-    RandomState(seed) and capped at --test-cap.
+    RandomState(seed) and capped at --test-cap. Rows keep the order of the annotation CSV they
+    come from (split lists order rows only for OpenPose JSON keypoints). Keypoints are never
+    rescaled by an image's size: an image not at its keypoints' frame is resized to it.
     """
     if dataset == VITON_HD:
-        _viton_pairs(root, out, unpaired, seed, annotations_train or annotations_test)
+        _viton_pairs(source, out, unpaired, seed, annotations_train or annotations_test)
         return
     if unpaired:
         raise click.UsageError("--unpaired applies to --dataset viton-hd")
@@ -186,10 +201,11 @@ def build_pairs(
         BuildPairsConfig,
         dataset=dataset,
         out=out,
-        root=root,
+        root=source,
         annotations_train=annotations_train,
         annotations_test=annotations_test,
         keypoints=keypoints,
+        keypoints_hw=keypoints_hw,
         naming=naming,
         train_list=train_list,
         test_list=test_list,
@@ -214,7 +230,8 @@ def _viton_pairs(
 
     if root is None or annotations is not None:
         raise click.UsageError(
-            "--dataset viton-hd needs --root (ROOT/image/ + ROOT/cloth/, or ROOT/train/ and ROOT/test/)"
+            "--dataset viton-hd needs --source (SOURCE/image/ + SOURCE/cloth/, or SOURCE/train/ "
+            "and SOURCE/test/)"
         )
     cfg = VitonPairsConfig(root=root, out=out, unpaired=unpaired, seed=seed)
     result = run_viton_pairs(cfg)

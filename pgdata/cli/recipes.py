@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import click
 
-from pgdata.cli._common import echo_result
+from pgdata.cli._common import echo_result, examples
 from pgdata.config import BUNDLED_KINDS, bundled_dir, list_bundled
 
 # the option that takes a bundled name of each kind
 _OPTION = {"pipelines": "--recipe", "crawlers": "--store", "train": "--config"}
 
 
-@click.command("recipes", short_help="List the bundled recipes, store and training configs.")
+@click.command(
+    "recipes",
+    short_help="List the bundled recipes, store and training configs.",
+    epilog=examples(
+        "pgdata recipes",
+        "pgdata build --recipe market1501 --source data/market --out shards/market",
+    ),
+)
 def recipes() -> None:
     """List the TOML files bundled with pgdata: build recipes (pipelines/), store configs
     (crawlers/) and training configs (train/). Pass a NAME to --recipe, --store or --config

@@ -10,9 +10,9 @@ from pgdata.cli._common import (
     SizeHW,
     choice_option,
     make_config,
+    out_dir_option,
     run_job,
     seed_option,
-    shown_option,
     workers_option,
 )
 from pgdata.jobs.aligned.sample import AlignedSampleConfig, run_aligned_sample
@@ -23,31 +23,32 @@ from pgdata.jobs.tryon.sample import TryonSampleConfig, run_tryon_sample
 KINDS = ("inshop", "tryon", "aligned", "faces")
 TRYON_SIZE_HW = (1024, 768)  # VITON-HD's person and garment size
 SMALL_SIZE_HW = (256, 256)  # aligned halves and the faces' crop size, as facades and DMFN
+DEFAULT_VIEWS = 4  # In-shop images per identity
 
 
 EXAMPLES = """\b
 Examples:
-  pgdata sample out/inshop --ids 24
-  pgdata sample out/viton --kind tryon --ids 4 --size 256x192
-  pgdata sample out/facades --kind aligned --ids 40
-  pgdata sample out/faces --kind faces --ids 64 --size 128x128
+  pgdata sample --out out/inshop --ids 24
+  pgdata sample --out out/viton --kind tryon --ids 4 --size 256x192
+  pgdata sample --out out/facades --kind aligned --ids 40
+  pgdata sample --out out/faces --kind faces --ids 64 --size 128x128
 """
 """The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
 
 
 @click.command(short_help="Write a synthetic DeepFashion In-shop sample dataset.", epilog=EXAMPLES)
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@shown_option(
+@out_dir_option("Folder to write the sample into.", old_argument="out_argument")
+@click.option(
     "--ids",
     default=24,
+    show_default=True,
     type=click.IntRange(min=1),
     help="Number of identities (tryon: persons; aligned, faces: training images).",
 )
-@shown_option(
+@click.option(
     "--views",
-    default=4,
     type=click.IntRange(1, 6),
-    help="Images per identity (In-shop view kinds: front, side, back, full, additional, flat).",
+    help=f"Images per identity (In-shop view kinds: front, side, back, full, additional, flat); inshop only.  [default: {DEFAULT_VIEWS}]",
 )
 @seed_option("Random seed; same seed, same bytes.")
 @workers_option("Rendering processes.")
@@ -67,13 +68,13 @@ Examples:
 def sample(
     out: Path,
     ids: int,
-    views: int,
+    views: int | None,
     seed: int,
     workers: int,
     kind: str,
     size_hw: tuple[int, int] | None,
 ) -> None:
-    """Write a deterministic synthetic dataset in the DeepFashion In-shop layout into OUT.
+    """Write a deterministic synthetic dataset in the DeepFashion In-shop layout into --out.
 
     Images are 256x256 like the real In-shop low-res release (img/<MEN|WOMEN>/<Category>/
     id_XXXXXXXX/NN_k_view.jpg), with CIHP parsing PNGs (parsing/...), COCO-18 keypoints in the
@@ -87,6 +88,8 @@ def sample(
     label map, B = its rendering). With --kind faces: train/ and test/ face photos of varied sizes
     and landmarks.csv (five points each) for DMFN inpainting.
     """
+    if views is not None and kind != "inshop":
+        raise click.UsageError(f"--views applies to --kind inshop, not --kind {kind}")
     if kind in ("aligned", "faces"):
         _sample_small(kind, out, ids, seed, size_hw or SMALL_SIZE_HW)
         return
@@ -102,6 +105,7 @@ def sample(
         raise click.UsageError(
             "--size applies to --kind tryon, aligned, faces (In-shop samples are 256x256)"
         )
+    views = views or DEFAULT_VIEWS
     cfg = make_config(SampleConfig, out=out, ids=ids, views=views, seed=seed, workers=workers)
     run_job(lambda update: run_sample(cfg, progress=update), desc="sample", total=ids * views)
 

@@ -13,6 +13,7 @@ from pgdata.cli._common import (
     SizeHW,
     bundled_option,
     echo_result,
+    examples,
     out_dir_option,
     quality_option,
     run_job,
@@ -26,8 +27,8 @@ from pgdata.jobs.tryon.build import TryonBuildConfig, run_build_tryon
 from pgdata.shards.verify import shards_info, verify_shards
 
 # flags that only pose-transfer recipes use
-_POSE_ONLY = ("image_hw", "parsing", "store_heatmaps")
-# recipe kinds of image folders: --strict applies to them
+_POSE_ONLY = ("image_hw", "annotation_hw", "parsing", "store_heatmaps")
+# recipe kinds of image folders
 _FOLDER_KINDS = ("aligned", "faces")
 
 
@@ -72,6 +73,13 @@ Examples:
     default=None,
     help="HEIGHTxWIDTH of stored images; others are resized (faces: square, the crop size).  [recipe, else 256x176; faces 256x256]",
 )
+@click.option(
+    "--annotation-size",
+    "annotation_hw",
+    type=SizeHW(),
+    default=None,
+    help="Pose transfer: HEIGHTxWIDTH frame the annotation CSVs' keypoints are in, whatever size the images have (images of another size are resized to it).  [recipe, else the source's build-pairs.json, else 256x176 DeepFashion, 128x64 Market-1501]",
+)
 @quality_option(
     "JPEG quality for re-encoded images.  [recipe, else 95]",
     default=None,
@@ -96,8 +104,9 @@ Examples:
 @click.option(
     "--strict/--no-strict",
     default=None,
-    help="Aligned and faces recipes: stop at the first bad image (odd width, too small, "
-    "unreadable) before writing anything, instead of skipping and counting it.  [recipe, else no]",
+    help="Stop at the first bad image before writing anything, instead of repairing or skipping "
+    "and counting it (pose transfer: an image not at the annotation frame; aligned: an odd width; "
+    "faces: too small; all: unreadable).  [recipe, else no]",
 )
 @click.option("--overwrite", is_flag=True, help="Replace shards of a different build in --out.")
 def build(
@@ -125,9 +134,12 @@ def build(
     if spec.kind in _FOLDER_KINDS:
         _build_folder(spec, table, source, out, overwrite, strict, flags)
         return
-    if strict is not None:
-        raise click.UsageError(f"--strict applies to {' and '.join(_FOLDER_KINDS)} recipes")
     if spec.kind == "tryon":
+        if strict is not None:
+            raise click.UsageError(
+                "--strict applies to pose-transfer, aligned and faces recipes (try-on: "
+                "`pgdata tryon --strict`)"
+            )
         pose_only = sorted(k for k in _POSE_ONLY if flags[k] is not None)
         if pose_only:
             raise click.UsageError(
@@ -154,7 +166,14 @@ def build(
         )
         return
     cfg = config_from_mapping(
-        BuildConfig, table, origin=spec.origin, source=source, out=out, overwrite=overwrite, **flags
+        BuildConfig,
+        table,
+        origin=spec.origin,
+        source=source,
+        out=out,
+        overwrite=overwrite,
+        strict=strict,
+        **flags,
     )
     run_job(lambda update: run_build(cfg, progress=update), desc="build", lines=lambda r: r.shards)
 
@@ -169,7 +188,7 @@ def _build_folder(
     flags: dict[str, Any],
 ) -> None:
     """``pgdata build`` for the image-folder kinds: aligned A|B images and faces."""
-    unused = ["parsing", "store_heatmaps"] + (
+    unused = ["parsing", "store_heatmaps", "annotation_hw"] + (
         ["image_hw", "jpeg_quality"] * (spec.kind == "aligned")
     )
     given = sorted(k for k in unused if flags[k] is not None)
@@ -210,7 +229,10 @@ def _build_folder(
     )
 
 
-@click.command(short_help="Check a shard folder: manifest, hashes, schema, images.")
+@click.command(
+    short_help="Check a shard folder: manifest, hashes, schema, images.",
+    epilog=examples("pgdata verify shards/fashion", "pgdata verify shards/viton --quick"),
+)
 @click.argument("folder", type=DIR)
 @click.option("--quick", is_flag=True, help="Skip decoding every image.")
 def verify(folder: Path, quick: bool) -> None:
@@ -224,9 +246,17 @@ def verify(folder: Path, quick: bool) -> None:
     )
     if report.faults:
         click.get_current_context().exit(1)
+    if not report.shards:  # a sound but empty folder: the build behind it kept nothing
+        raise click.ClickException(
+            f"{folder}: the manifest lists 0 shards: the build behind it kept no record (its "
+            "rejected.csv names why); fix the input and rebuild"
+        )
 
 
-@click.command(short_help="Describe a shard folder.")
+@click.command(
+    short_help="Describe a shard folder.",
+    epilog=examples("pgdata info shards/fashion", "pgdata info shards/fashion --json"),
+)
 @click.argument("folder", type=DIR)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole description as JSON.")
 def info(folder: Path, as_json: bool) -> None:

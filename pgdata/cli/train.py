@@ -1,7 +1,7 @@
 """``pgdata train`` and ``pgdata models``: train a generator on shards; list network sizes.
 
 Under ``torchrun`` each process runs this command (``torchrun --nproc-per-node 2 -m
-pgdata train --config ... --data ... --out ...``); rank 0 writes and prints the summary.
+pgdata train --config ... --source ... --out ...``); rank 0 writes and prints the summary.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from pgdata.cli._common import examples, source_option
 from pgdata.config import bundled_dir, resolve_bundled
 from pgdata.errors import ConfigError, PgdataError
 from pgdata.training.config import load_train_config, parse_sets
@@ -25,10 +26,10 @@ def resolve_config(name_or_path: str) -> Path:
 
 EXAMPLES = """\b
 Examples:
-  pgdata train --config patn --data shards/fashion --out runs/patn
-  pgdata train --config pix2pix --data shards/facades --out runs/pix2pix --set direction=BtoA
-  pgdata train --config dmfn --data shards/faces --out runs/dmfn --set mask_set=masks/train
-  pgdata train --config tiny-dmfn --data demo/face-shards --out demo/run --device cpu --steps 2
+  pgdata train --config patn --source shards/fashion --out runs/patn
+  pgdata train --config pix2pix --source shards/facades --out runs/pix2pix --set direction=BtoA
+  pgdata train --config dmfn --source shards/faces --out runs/dmfn --set mask_set=masks/train
+  pgdata train --config tiny-dmfn --source demo/face-shards --out demo/run --device cpu --steps 2
 """
 """The end of ``--help``: real invocations (``\\b`` keeps click from rewrapping them)."""
 
@@ -44,12 +45,7 @@ Examples:
     required=True,
     help="Training config: a TOML path or a bundled name (dptn, patn, pix2pix, pix2pix-pose, dmfn, dmfn-abl-..., tiny; `pgdata models` lists them).",
 )
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Shard folder written by `pgdata build`.",
-)
+@source_option("Shard folder written by `pgdata build`.", old="--data")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -83,7 +79,7 @@ Examples:
 )
 def train_cmd(
     config: str,
-    data: Path,
+    source: Path,
     out: Path,
     steps: int | None,
     sets: tuple[str, ...],
@@ -105,7 +101,7 @@ def train_cmd(
         cfg = load_train_config(
             resolve_config(config), parse_sets(sets), steps=steps, device=device
         )
-        result = train(cfg, data, out, resume=resume, force=force)
+        result = train(cfg, source, out, resume=resume, force=force)
     except PgdataError as e:
         raise click.ClickException(str(e)) from e
     if os.environ.get("RANK", "0") != "0":
@@ -124,7 +120,9 @@ def train_cmd(
 
 
 @click.command(
-    "models", short_help="Print the parameter count of every network of the training configs."
+    "models",
+    short_help="Print the parameter count of every network of the training configs.",
+    epilog=examples("pgdata models", "pgdata models --config dptn"),
 )
 @click.option(
     "--config",

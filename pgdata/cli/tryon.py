@@ -15,6 +15,7 @@ from pgdata.cli._common import (
     Progress,
     bundled_option,
     choice_option,
+    examples,
     force_option,
     make_config,
     root_argument,
@@ -54,7 +55,14 @@ def _run_stage(run: Callable[[Progress], StageResult], stage: str) -> None:
     run_job(run, desc=stage, notes=lambda r: [f"rejected {i}: {why}" for i, why in r.rejected])
 
 
-@click.command("parsing", short_help="Import human parsing into image-parse-v3/.")
+@click.command(
+    "parsing",
+    short_help="Import human parsing into image-parse-v3/.",
+    epilog=examples(
+        "pgdata parsing VITON-HD --import schp-out --scheme lip",
+        "pgdata parsing VITON-HD --backend mymodels.parser:build --weights parser.pth",
+    ),
+)
 @root_argument
 @_import_option(
     "Parser outputs: <id>.png or <split>/<id>.png (label, palette or exact-palette RGB PNGs)."
@@ -87,7 +95,14 @@ def parsing(root: Path, **options: Any) -> None:
     _run_stage(lambda update: run_parsing(cfg, update), "parsing")
 
 
-@click.command("keypoints", short_help="BODY_25 OpenPose JSON and renderings.")
+@click.command(
+    "keypoints",
+    short_help="BODY_25 OpenPose JSON and renderings.",
+    epilog=examples(
+        "pgdata keypoints VITON-HD --import openpose-out",
+        "pgdata keypoints VITON-HD --backend mediapipe",
+    ),
+)
 @root_argument
 @choice_option(
     "--backend",
@@ -109,7 +124,11 @@ def keypoints(root: Path, **options: Any) -> None:
     _run_stage(lambda update: run_keypoints(cfg, update), "keypoints")
 
 
-@click.command("densepose", short_help="HR-VITON image-densepose/ pictures.")
+@click.command(
+    "densepose",
+    short_help="HR-VITON image-densepose/ pictures.",
+    epilog=examples("pgdata densepose VITON-HD --import densepose-out"),
+)
 @root_argument
 @choice_option(
     "--backend",
@@ -135,7 +154,11 @@ def densepose(root: Path, **options: Any) -> None:
     _run_stage(lambda update: run_densepose(cfg, update), "densepose")
 
 
-@click.command("agnostic", short_help="HR-VITON agnostic-v3.2 and parse-agnostic maps.")
+@click.command(
+    "agnostic",
+    short_help="HR-VITON agnostic-v3.2 and parse-agnostic maps.",
+    epilog=examples("pgdata agnostic VITON-HD", "pgdata agnostic VITON-HD --strict --force"),
+)
 @root_argument
 @_stage_options
 def agnostic(root: Path, **options: Any) -> None:
@@ -145,7 +168,13 @@ def agnostic(root: Path, **options: Any) -> None:
     _run_stage(lambda update: run_agnostic(cfg, update), "agnostic")
 
 
-@click.command("cloth-mask", short_help="VITON-HD cloth-mask/ for every garment.")
+@click.command(
+    "cloth-mask",
+    short_help="VITON-HD cloth-mask/ for every garment.",
+    epilog=examples(
+        "pgdata cloth-mask VITON-HD", "pgdata cloth-mask VITON-HD --method grabcut --force"
+    ),
+)
 @root_argument
 @choice_option(
     "--method",
@@ -160,7 +189,14 @@ def cloth_mask(root: Path, **options: Any) -> None:
     _run_stage(lambda update: run_cloth_mask(cfg, update), "cloth-mask")
 
 
-@click.command("tryon", short_help="Run the whole try-on preprocessing on a VITON-HD root.")
+@click.command(
+    "tryon",
+    short_help="Run the whole try-on preprocessing on a VITON-HD root.",
+    epilog=examples(
+        "pgdata tryon VITON-HD --recipe viton-hd --profile",
+        "pgdata tryon VITON-HD --parsing-import schp-out --keypoints-import openpose-out",
+    ),
+)
 @root_argument
 @bundled_option(
     "--recipe",

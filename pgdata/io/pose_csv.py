@@ -30,6 +30,7 @@ __all__ = [
     "DATASETS",
     "FRAME",
     "PAIRS_HEADER",
+    "SOURCE_FRAME",
     "SPLITS",
     "Annotations",
     "Dataset",
@@ -51,8 +52,14 @@ DATASETS: tuple[Dataset, ...] = ("deepfashion", "market1501")
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
 
-# pose-transfer frame (H, W) each dataset's pair lists refer to
+# The annotation frame (H, W) of each dataset's pose-transfer CSVs (PATN/GFLA/DPTN
+# ``fasion-resize-*``, pose-gan ``market-*``): every keypoint of such a file is in this frame,
+# whatever size the image files have. Readers never rescale keypoints by an image's size.
 FRAME: dict[str, tuple[int, int]] = {"deepfashion": (256, 176), "market1501": (128, 64)}
+# The frame of the raw keypoints a dataset tree comes with (``build-pairs --keypoints`` CSVs):
+# In-shop low-res images and the Deformable-GAN fashion CSVs are 256×256 (PATN crops 40 columns
+# off each side to reach 256×176); Market-1501 crops are 128×64.
+SOURCE_FRAME: dict[str, tuple[int, int]] = {"deepfashion": (256, 256), "market1501": (128, 64)}
 
 
 def output_names(dataset: str, split: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pgdata.io.atomic import atomic_open
@@ -25,6 +25,8 @@ __all__ = [
     "HEADER",
     "REJECTED_CSV",
     "count_reasons",
+    "counted",
+    "nothing_kept",
     "read_rejected_csv",
     "reason_kind",
     "stage_report",
@@ -47,6 +49,33 @@ def reason_kind(reason: str) -> str:
 def count_reasons(rows: Iterable[tuple[str, str]]) -> Counter[str]:
     """How many ``(item, reason)`` rows there are of each :func:`reason_kind`."""
     return Counter(reason_kind(reason) for _, reason in rows)
+
+
+def counted(counts: Mapping[str, int], *, most: int = 4) -> str:
+    """A total and its kinds, most frequent first: ``"3 (grey image converted to RGB 2, resized
+    to 256x176 1)"``; ``"0"`` when there are none. Kinds beyond ``most`` are summed as ``other``."""
+    total = sum(counts.values())
+    if not total:
+        return "0"
+    ranked = sorted(((n, k) for k, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
+    parts = [f"{k} {n}" for n, k in ranked[:most]]
+    if len(ranked) > most:
+        parts.append(f"other {sum(n for n, _ in ranked[most:])}")
+    return f"{total} ({', '.join(parts)})"
+
+
+def nothing_kept(
+    expected: str, rows: Sequence[tuple[str, str]], fixes: Mapping[str, str] | None = None
+) -> str:
+    """The one line a job that kept nothing fails with: what was expected, then the most common
+    rejection kind (:func:`reason_kind`), its count and, when ``fixes`` knows it, the fix."""
+    counts = count_reasons(rows)
+    if not counts:
+        return f"{expected}; nothing was read"
+    kind, n = counts.most_common(1)[0]
+    fix = (fixes or {}).get(kind)
+    line = f"{expected}; most common rejection: {kind} ({n} of {len(rows)})"
+    return f"{line}: {fix}" if fix else line
 
 
 def write_rejected_csv(path: Path, rows: Iterable[tuple[str, str]]) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from pgdata.io.images import encode_jpeg
 from pgdata.io.jpeg import JpegInfo, jpeg_info
 
-__all__ = ["prepare_jpeg"]
+__all__ = ["prepare_jpeg", "resize_note"]
 
 
 def _decode(data: bytes, info: JpegInfo | None) -> tuple[np.ndarray | None, list[str]]:
@@ -40,10 +40,19 @@ def _decode(data: bytes, info: JpegInfo | None) -> tuple[np.ndarray | None, list
     return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB), repairs
 
 
+def resize_note(hw: tuple[int, int]) -> str:
+    """The repair note :func:`prepare_jpeg` gives an image it resized to ``hw``."""
+    return f"resized to {hw[0]}x{hw[1]}"
+
+
 def prepare_jpeg(
     data: bytes, hw: tuple[int, int], quality: int
-) -> tuple[bytes, tuple[float, float] | None, list[str]] | str:
-    """The JPEG bytes to store, the keypoint scale (x, y) if resized, the repairs; or why not.
+) -> tuple[bytes, tuple[int, int], list[str]] | str:
+    """The JPEG bytes to store, the source image's ``(H, W)``, the repairs; or why not.
+
+    An image of another size is resized to ``hw`` (note :func:`resize_note`); what that means
+    for keypoints is the caller's business (pose transfer: nothing, keypoints are in the
+    annotation frame whatever the image size).
 
     A complete baseline 3-component JPEG already at ``hw`` is stored as is; it is validated by a
     1/8-scale decode (libjpeg still entropy-decodes the whole stream, so truncation and corrupt
@@ -63,16 +72,15 @@ def prepare_jpeg(
     ):
         if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8) is None:
             return "cannot decode JPEG"
-        return data, None, []
+        return data, hw, []
     rgb, notes = _decode(data, info)
     if rgb is None:
         return notes[0]
-    scale = None
     h, w = hw
-    if rgb.shape[:2] != hw:
-        scale = (w / rgb.shape[1], h / rgb.shape[0])
+    source_hw = (int(rgb.shape[0]), int(rgb.shape[1]))
+    if source_hw != hw:
         rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        notes.append(f"resized to {h}x{w} (keypoints scaled)")
+        notes.append(resize_note(hw))
     if info is not None and not info.baseline and not notes:
         notes.append("progressive JPEG re-encoded as baseline")
-    return encode_jpeg(rgb, quality), scale, notes
+    return encode_jpeg(rgb, quality), source_hw, notes

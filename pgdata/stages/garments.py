@@ -111,18 +111,18 @@ def garment_kind(*texts: str | None) -> str:
 def normalise_garment(
     rgb: np.ndarray,
     mask: np.ndarray,
-    size_wh: tuple[int, int],
+    size_hw: tuple[int, int],
     *,
     margin: float = 0.04,
     fill: tuple[int, int, int] = (255, 255, 255),
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Crop the mask's bounding box (plus ``margin`` of its size), fit it into ``size_wh``
+    """Crop the mask's bounding box (plus ``margin`` of its size), fit it into ``size_hw``
     keeping the aspect ratio, centre it on a ``fill`` canvas.
 
     Args:
         rgb: ``(H, W, 3)`` uint8, the garment on white (flatten RGBA first).
         mask: ``(H, W)`` uint8, garment > 0; must not be empty.
-        size_wh: output ``(width, height)``.
+        size_hw: output ``(height, width)``.
         margin: padding around the box as a fraction of its larger side.
         fill: canvas colour (the photo's background colour makes the padding seamless).
 
@@ -136,7 +136,7 @@ def normalise_garment(
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         raise ValueError("empty mask")
-    w_out, h_out = size_wh
+    h_out, w_out = size_hw
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
     pad = round(max(y1 - y0, x1 - x0) * margin)
     h, w = mask.shape

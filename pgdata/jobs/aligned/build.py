@@ -116,7 +116,7 @@ class AlignedBuildResult:
         bad = sum(self.rejected.values())
         kinds = ", ".join(f"{k}={n}" for k, n in sorted(self.rejected.items()))
         return (
-            f"build: wrote {self.shards_written} aligned shards, kept {self.shards_kept} "
+            f"build: wrote {self.shards_written} aligned shards, reused {self.shards_kept} complete shards "
             f"({self.bytes / 1e6:.1f} MB; {recs} images); skipped {bad}"
             + (f": {kinds}" if kinds else "")
         )

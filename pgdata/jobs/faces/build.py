@@ -124,7 +124,7 @@ class FacesBuildResult:
         recs = ", ".join(f"{s} {n}" for s, n in self.records.items())
         kinds = ", ".join(f"{k}={n}" for k, n in sorted(self.rejected.items()))
         return (
-            f"build: wrote {self.shards_written} face shards, kept {self.shards_kept} "
+            f"build: wrote {self.shards_written} face shards, reused {self.shards_kept} complete shards "
             f"({self.bytes / 1e6:.1f} MB; {recs} faces of {self.size}x{self.size}); skipped "
             f"{sum(self.rejected.values())}" + (f": {kinds}" if kinds else "")
         )

@@ -10,8 +10,8 @@ Reads ``items.jsonl`` files written by ``pgdata crawl`` (``src`` is a crawl fold
    ``not_packshot``, e.g. an on-model photo); the mask comes from
    :func:`pgdata.stages.cloth_mask.cloth_mask`; gates on the mask area and on a threshold
    mask touching the image border;
-4. **normalise**: bounding box + margin, fit into ``size_wh`` (**width × height**, VITON-HD's
-   768×1024 by default) keeping the aspect ratio, centred on the photo's own background colour
+4. **normalise**: bounding box + margin, fit into ``size_hw`` (height × width, VITON-HD's
+   1024×768 by default) keeping the aspect ratio, centred on the photo's own background colour
    (white for transparent images); ``too_small`` when that
    would upscale by more than ``max_upscale``;
 5. **near duplicates**: grey perceptual hashes of the normalised garment within
@@ -44,7 +44,7 @@ from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.files import list_files, read_bytes
 from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
-from pgdata.io.reports import REJECTED_CSV, count_reasons, write_rejected_csv
+from pgdata.io.reports import REJECTED_CSV, count_reasons, nothing_kept, write_rejected_csv
 from pgdata.jobs.garments.shards import write_garment_shards
 from pgdata.parallel import parallel_map
 from pgdata.shards.manifest import MANIFEST
@@ -77,7 +77,7 @@ class GarmentsConfig:
 
     src: Path
     out: Path
-    size_wh: tuple[int, int] = (768, 1024)  # (width, height), VITON-HD
+    size_hw: tuple[int, int] = (1024, 768)  # (height, width), VITON-HD
     method: MaskMethod = "auto"
     min_area: float = 0.03  # mask area as a fraction of the source image
     max_area: float = 0.97
@@ -94,8 +94,8 @@ class GarmentsConfig:
             raise ConfigError(f"mask method must be one of {METHODS}, got {self.method!r}")
         if not 0 <= self.min_area < self.max_area <= 1:
             raise ConfigError("need 0 <= min_area < max_area <= 1")
-        if min(self.size_wh) < 8:
-            raise ConfigError(f"output size {self.size_wh} is too small (at least 8x8)")
+        if min(self.size_hw) < 8:
+            raise ConfigError(f"output size {self.size_hw} is too small (at least 8x8)")
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class _Task:
     sha256: str
     name: str
     out: str
-    size_wh: tuple[int, int]
+    size_hw: tuple[int, int]
     method: MaskMethod
     min_area: float
     max_area: float
@@ -136,6 +136,16 @@ class _Source:
     rel: str  # <store>/<path> for reports
 
 
+# the fix of the commonest reasons for keeping nothing (kinds as reason_kind counts them)
+_FIXES = {
+    "too_small": "the photos are smaller than the output: give a smaller --size (e.g. 512x384) "
+    "or a larger --max-upscale",
+    "not_packshot": "on-model or busy photos: crawl the packshot image of each product",
+    "checksum_mismatch": "the files changed since the crawl: crawl again (--refresh)",
+    "duplicate_exact": "every image is a copy of another",
+}
+
+
 @dataclass
 class GarmentsResult:
     """What ``run_garments`` did."""
@@ -147,6 +157,18 @@ class GarmentsResult:
     by_mask_source: dict[str, int]
     files: list[Path] = field(default_factory=list)
     shards: int = 0
+
+    @property
+    def problem(self) -> str | None:
+        """One line when no garment was kept (the CLI exits 1), else None."""
+        if self.kept:
+            return None
+        return nothing_kept(
+            f"garments kept none of {self.read} images: expected packshots (one garment on a "
+            "plain light background) in the crawl's items.jsonl folders",
+            self.rejected,
+            _FIXES,
+        )
 
     def summary(self) -> str:
         """One line of counts for the CLI."""
@@ -205,7 +227,7 @@ def _process(task: _Task) -> _Outcome:
     if image.shape[2] == 4:
         rgb = rgb.copy()
         rgb[mask == 0] = 255  # keep the canvas clean where alpha was faint
-    cloth, cmask, scale = normalise_garment(rgb, mask, task.size_wh, margin=task.margin, fill=fill)
+    cloth, cmask, scale = normalise_garment(rgb, mask, task.size_hw, margin=task.margin, fill=fill)
     out.scale = round(scale, 4)
     if scale > task.max_upscale:
         out.reason = f"too_small (needs x{scale:.2f} upscaling, limit x{task.max_upscale})"
@@ -265,7 +287,7 @@ def _exact_duplicates(
                 sha,
                 sha[:16],
                 str(cfg.out),
-                cfg.size_wh,
+                cfg.size_hw,
                 cfg.method,
                 cfg.min_area,
                 cfg.max_area,
@@ -347,7 +369,7 @@ def run_garments(
     shard_dir, n_shards, stored = write_garment_shards(
         cfg.out,
         records,
-        (cfg.size_wh[1], cfg.size_wh[0]),
+        cfg.size_hw,
         shard_mb=cfg.shard_mb,
         workers=cfg.workers,
     )
@@ -398,7 +420,7 @@ def _record(cfg: GarmentsConfig, s: _Source, o: _Outcome) -> dict[str, Any]:
         "mask_source": o.mask_source,
         "mask_area": o.area,
         "scale": o.scale,
-        "size_wh": list(cfg.size_wh),
+        "size_hw": list(cfg.size_hw),
         "dhash": f"{o.hash.dhash:016x}",
         "ahash": f"{o.hash.ahash:016x}",
         "lab": [round(v, 2) for v in o.hash.lab],

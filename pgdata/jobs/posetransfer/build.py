@@ -17,38 +17,50 @@ How it stays correct under crashes:
    builds the rest and writes a manifest byte-identical to an uninterrupted build. Different
    inputs or config are refused unless ``overwrite``.
 
-Bad input is repaired where that is safe (grey, CMYK or alpha images → RGB; wrong size →
-resized with keypoints scaled; joints far outside the image → marked missing, see
-:func:`offimage_margin`) and quarantined
-otherwise (missing, zero-byte, truncated or undecodable images, images without annotation);
-pairs that lose an image are dropped and counted.
+Keypoints are in the **annotation frame** (``annotation_hw``: 256×176 for DeepFashion, 128×64
+for Market-1501, or what ``build-pairs.json`` of the source records), whatever size the image files
+have: they are scaled only from that frame to ``image_hw``, never by an image's own size. An image
+of another size is resized to ``image_hw`` and counted as a repair named by its kind (``stretched``
+when its aspect ratio differs); with ``strict`` such an image stops the build before anything is
+written.
+
+Bad input is repaired where that is safe (grey, CMYK or alpha images → RGB; joints far outside
+the image → marked missing, see :func:`offimage_margin`) and quarantined otherwise (missing,
+zero-byte, truncated or undecodable images, images without annotation); pairs that lose an image
+are dropped and counted. A build that keeps no record sets ``problem`` (the CLI exits 1).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError
-from pgdata.io.files import list_files, read_bytes
-from pgdata.io.files import stamp as file_stamp
+from pgdata.io.files import read_bytes
 from pgdata.io.images import decode_label_png
-from pgdata.io.pose_csv import DATASETS, SPLITS, output_names, read_annotations, read_pairs
+from pgdata.io.pose_csv import DATASETS, FRAME, SPLITS, output_names
+from pgdata.io.reports import counted, nothing_kept
+from pgdata.jobs.posetransfer.plan import (
+    Record,
+    ShardSpec,
+    annotation_frame,
+    looks_like_tryon,
+    plan_split,
+    scan_split,
+    sha256_hex,
+)
 from pgdata.labels import COCO18_JOINTS
-from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
-from pgdata.shards.encode import prepare_jpeg
+from pgdata.shards.build import Plan, ShardContent, build_shards
+from pgdata.shards.encode import prepare_jpeg, resize_note
 from pgdata.shards.schema import Column, Schema
 from pgdata.stages.heatmaps import render_heatmaps
-from pgdata.stages.keypoints import drop_far_joints, yx_to_xyc
-from pgdata.stages.pairs import auto_group_key, group_key
+from pgdata.stages.keypoints import drop_far_joints
 from pgdata.stages.parsing import resize_parsing
 
 __all__ = ["BuildConfig", "BuildResult", "pose_schema", "run_build"]
@@ -69,6 +81,10 @@ class BuildConfig:
     heatmap_sigma: float = 6.0
     workers: int = 1
     overwrite: bool = False
+    # frame (H, W) the annotation CSVs' keypoints are in; None: the source's build-pairs.json,
+    # else the dataset's (pgdata.io.pose_csv.FRAME)
+    annotation_hw: tuple[int, int] | None = None
+    strict: bool = False  # an image not at the annotation frame stops the build
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -79,13 +95,21 @@ class BuildConfig:
             raise ConfigError("jpeg_quality must be in 1..100")
         if min(self.image_hw) < 1:
             raise ConfigError("image_hw must be two positive integers (height, width)")
+        if self.annotation_hw is not None and min(self.annotation_hw) < 1:
+            raise ConfigError("annotation_hw must be two positive integers (height, width)")
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        """The annotation frame: ``annotation_hw``, else the dataset's."""
+        return self.annotation_hw or FRAME[self.dataset]
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' content (saved in shards and manifest)."""
         d = asdict(self)
-        for k in ("source", "out", "workers", "overwrite"):
+        for k in ("source", "out", "workers", "overwrite", "strict"):
             d.pop(k)
         d["image_hw"] = list(self.image_hw)
+        d["annotation_hw"] = list(self.frame_hw)
         return d
 
 
@@ -140,183 +164,18 @@ class BuildResult:
     dropped_pairs: int
     bytes: int
     shards: list[Path] = field(default_factory=list)  # the shard files, sorted
+    problem: str | None = None  # set when no record was kept: the CLI exits 1 with it
 
     def summary(self) -> str:
         """One line of counts."""
         recs = ", ".join(
             f"{s} {n} images/{self.pairs.get(s, 0)} pairs" for s, n in self.records.items()
         )
-        rep = sum(self.repaired.values())
         return (
-            f"build: wrote {self.shards_written} shards, kept {self.shards_kept} ({self.bytes / 1e6:.1f} MB; {recs}); "
-            f"rejected {self.rejected}, repaired {rep}, dropped pairs {self.dropped_pairs}"
+            f"build: wrote {self.shards_written} shards, reused {self.shards_kept} complete "
+            f"shards ({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, "
+            f"repaired {counted(self.repaired)}, dropped pairs {self.dropped_pairs}"
         )
-
-
-# ------------------------------------------------------------------------------------- planning
-
-
-@dataclass
-class _Record:
-    name: str
-    kps: np.ndarray  # (18, 3)
-    image: str
-    image_stamp: str  # size and mtime: the fast identity used to plan and resume
-    image_bytes: int
-    parsing: str | None
-    parsing_stamp: str
-    person: str
-
-
-@dataclass
-class _SplitInput:
-    split: str
-    records: list[_Record]
-    pairs: list[tuple[int, int, int]]  # (rank, from record, to record)
-    dropped_pairs: int
-    rejected: list[tuple[str, str]]
-    pairs_sha: str
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _scan_split(cfg: BuildConfig, split: str) -> _SplitInput | None:
-    ann_name, pair_name = output_names(cfg.dataset, split)
-    ann_path = cfg.source / ann_name
-    if not ann_path.is_file():
-        return None
-    ann = read_annotations(ann_path)
-    pair_path = cfg.source / pair_name
-    pairs_raw = read_pairs(pair_path) if pair_path.is_file() else []
-    kps = yx_to_xyc(ann.yx)
-    rejected: list[tuple[str, str]] = []
-    records: list[_Record] = []
-    index: dict[str, int] = {}
-    image_dir = cfg.source / split
-    # plain strings in this per-record loop: pathlib objects cost more than the stat calls
-    image_prefix = str(image_dir) + os.sep
-    parsing_prefix = str(cfg.source / "parsing" / split) + os.sep
-    key = auto_group_key(ann.names)
-    for name, k in zip(ann.names, kps, strict=True):
-        if name in index:
-            rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
-            continue
-        path = image_prefix + name
-        stamp = file_stamp(path)
-        if stamp is None:
-            rejected.append((f"{split}/{name}", "annotation row without image"))
-            continue
-        parsing = parsing_prefix + name.rsplit(".", 1)[0] + ".png"
-        p_stamp = file_stamp(parsing) if cfg.parsing else None
-        index[name] = len(records)
-        records.append(
-            _Record(
-                name,
-                k,
-                path,
-                stamp[0],
-                stamp[1],
-                parsing if p_stamp else None,
-                p_stamp[0] if p_stamp else "",
-                group_key(name, key),
-            )
-        )
-    if image_dir.is_dir():
-        listed = list_files(image_dir)
-        rejected.extend(
-            (f"{split}/{n}", "image without annotation") for n in listed if n not in index
-        )
-    pairs: list[tuple[int, int, int]] = []
-    dropped = 0
-    for rank, (a, b) in enumerate(pairs_raw):
-        if a in index and b in index:
-            pairs.append((rank, index[a], index[b]))
-        else:
-            dropped += 1
-    pairs_sha = _sha(read_bytes(pair_path)) if pair_path.is_file() else ""
-    return _SplitInput(split, records, pairs, dropped, rejected, pairs_sha)
-
-
-def _components(persons: list[str], pairs: Iterable[tuple[int, int, int]]) -> list[int]:
-    """Component id per record, numbered by first record: union-find over pairs and persons.
-
-    A pair never spans two shards, and all images of a person stay together even when some of
-    them are in no pair.
-    """
-    n = len(persons)
-    parent = list(range(n))
-    first: dict[str, int] = {}
-    person_links = [(0, first.setdefault(p, i), i) for i, p in enumerate(persons)]
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for _, a, b in [*person_links, *pairs]:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(n)]
-
-
-@dataclass
-class _ShardSpec:
-    file: str
-    split: str
-    records: list[_Record]
-    pairs: list[tuple[int, int, int]]  # (rank, local from, local to)
-    spec_sha: str = ""  # hash of everything that decides the shard's bytes
-
-    def planned(self) -> PlannedShard:
-        """The shard as the build plan records it."""
-        return PlannedShard(self.file, self.split, self.spec_sha)
-
-
-def _plan(cfg: BuildConfig, inp: _SplitInput) -> list[_ShardSpec]:
-    comp = _components([r.person for r in inp.records], inp.pairs)
-    members: dict[int, list[int]] = {}
-    for i, c in enumerate(comp):
-        members.setdefault(c, []).append(i)
-    per_record_extra = 200 + (
-        18 * cfg.image_hw[0] * cfg.image_hw[1] * 2 // 10 if cfg.store_heatmaps else 0
-    )
-    groups = [members[c] for c in sorted(members)]  # components in order of their first record
-    sizes = [
-        sum(
-            inp.records[i].image_bytes + per_record_extra + (2000 if inp.records[i].parsing else 0)
-            for i in recs
-        )
-        for recs in groups
-    ]
-    shards = [[i for g in run for i in groups[g]] for run in pack(sizes, cfg.shard_mb)]
-    pairs_by_record: dict[int, list[tuple[int, int, int]]] = {}
-    for rank, a, b in inp.pairs:
-        pairs_by_record.setdefault(a, []).append((rank, a, b))
-    specs = []
-    content = cfg.content()
-    for k, idx in enumerate(shards):
-        local = {g: i for i, g in enumerate(idx)}
-        pairs = sorted(
-            (rank, local[a], local[b]) for g in idx for rank, a, b in pairs_by_record.get(g, [])
-        )
-        spec = _ShardSpec(
-            shard_file(inp.split, k),
-            inp.split,
-            [inp.records[i] for i in idx],
-            pairs,
-        )
-        h = hashlib.sha256(json.dumps([content, spec.file], sort_keys=True).encode())
-        for r in spec.records:
-            h.update(f"{r.name}\0{r.image_stamp}\0{r.parsing_stamp}\0{r.person}\0".encode())
-            h.update(r.kps.tobytes())
-        h.update(np.asarray(pairs, dtype=np.int64).tobytes())
-        spec.spec_sha = h.hexdigest()
-        specs.append(spec)
-    return specs
 
 
 # -------------------------------------------------------------------------------- shard writing
@@ -336,24 +195,50 @@ def offimage_margin(sigma: float) -> float:
 Hashes = Callable[[bytes], None]  # ``hashlib`` object's ``update``
 
 
+# the largest relative difference of aspect ratios that still counts as a plain resize
+ASPECT_TOLERANCE = 0.02
+
+
+def frame_repair(
+    source_hw: tuple[int, int], frame_hw: tuple[int, int], *, what: str = "annotation"
+) -> str:
+    """The repair kind of an image of ``source_hw`` resized to the ``what`` frame ``frame_hw``:
+    ``resized to ...``, or ``stretched to ...`` when the aspect ratios differ by more than
+    :data:`ASPECT_TOLERANCE` (the keypoints then no longer fit the person: check the source)."""
+    (sh, sw), (fh, fw) = source_hw, frame_hw
+    if abs((sw / sh) / (fw / fh) - 1) > ASPECT_TOLERANCE:
+        return f"stretched to the {fh}x{fw} {what} frame (another aspect ratio)"
+    return f"resized to the {fh}x{fw} {what} frame"
+
+
 def _record_image(
-    rec: _Record, hw: tuple[int, int], quality: int, margin: float, hash_input: Hashes
+    rec: Record,
+    hw: tuple[int, int],
+    frame: tuple[int, int],
+    quality: int,
+    margin: float,
+    hash_input: Hashes,
 ) -> tuple[bytes, np.ndarray, list[str]] | str:
     """JPEG bytes to store, keypoints in their pixels and the repairs made; or why not.
 
-    The image is kept, repaired or re-encoded by :func:`prepare_jpeg`; keypoints follow a resize
-    and joints farther than ``margin`` outside the image are marked missing. ``hash_input``
-    receives what identifies the bytes read (the shard's inputs hash).
+    The image is kept, repaired or re-encoded (and resized to ``hw``) by :func:`prepare_jpeg`.
+    Keypoints are in the annotation ``frame``: they are scaled from it to ``hw``, never by the
+    image's own size; joints farther than ``margin`` outside the image are marked missing.
+    ``hash_input`` receives what identifies the bytes read (the shard's inputs hash).
     """
     raw = read_bytes(rec.image)
-    hash_input(f"{rec.name}\0{_sha(raw)}\0".encode())
+    hash_input(f"{rec.name}\0{sha256_hex(raw)}\0".encode())
     prepared = prepare_jpeg(raw, hw, quality)
     if isinstance(prepared, str):
         return prepared
-    data, scale, notes = prepared
+    data, source_hw, notes = prepared
+    if source_hw != hw:
+        notes.remove(resize_note(hw))
+        if source_hw != frame:  # at the frame, resizing to hw is the configuration, no repair
+            notes.append(frame_repair(source_hw, frame))
     kps = rec.kps.copy()
-    if scale is not None:
-        kps[:, :2] *= np.array(scale, np.float32)
+    if hw != frame:
+        kps[:, :2] *= np.array([hw[1] / frame[1], hw[0] / frame[0]], np.float32)
     kps, dropped = drop_far_joints(kps, hw, margin)
     if dropped:
         notes.append("keypoints far outside the image marked missing")
@@ -361,11 +246,11 @@ def _record_image(
 
 
 def _record_parsing(
-    rec: _Record, hw: tuple[int, int], hash_input: Hashes
+    rec: Record, hw: tuple[int, int], hash_input: Hashes
 ) -> tuple[np.ndarray, list[str]] | str:
     """The record's ``(H, W)`` label map (nearest-resized to ``hw``) and the repairs; or why not."""
     png = read_bytes(rec.parsing) if rec.parsing else b""
-    hash_input(_sha(png).encode())
+    hash_input(sha256_hex(png).encode())
     try:
         labels = decode_label_png(png)
     except InputFormatError:
@@ -376,9 +261,10 @@ def _record_parsing(
 
 
 def _write(
-    spec: _ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
+    spec: ShardSpec, out: Path, cfg_content: dict[str, Any], with_parsing: bool
 ) -> dict[str, Any]:
     hw = (int(cfg_content["image_hw"][0]), int(cfg_content["image_hw"][1]))
+    frame = (int(cfg_content["annotation_hw"][0]), int(cfg_content["annotation_hw"][1]))
     quality = int(cfg_content["jpeg_quality"])
     sigma = float(cfg_content["heatmap_sigma"])
     schema = pose_schema(hw, parsing=with_parsing, heatmaps=bool(cfg_content["store_heatmaps"]))
@@ -389,7 +275,7 @@ def _write(
     digest = hashlib.sha256()  # content of this shard's inputs, for the manifest's inputs_sha256
     for i, rec in enumerate(spec.records):
         item = f"{spec.split}/{rec.name}"
-        image = _record_image(rec, hw, quality, offimage_margin(sigma), digest.update)
+        image = _record_image(rec, hw, frame, quality, offimage_margin(sigma), digest.update)
         if isinstance(image, str):
             rejected.append((item, image))
             continue
@@ -424,7 +310,7 @@ def _write(
     return content.write(out, spec.planned(), schema, cfg_content)
 
 
-_Task = tuple[_ShardSpec, Path, dict[str, Any], bool]
+_Task = tuple[ShardSpec, Path, dict[str, Any], bool]
 
 
 def _write_task(args: _Task) -> dict[str, Any]:
@@ -437,13 +323,20 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         raise InputFormatError(
             cfg.source, "source folder not found (expected what `pgdata build-pairs` wrote)"
         )
-    inputs = [s for s in (_scan_split(cfg, split) for split in SPLITS) if s is not None]
+    cfg = replace(cfg, annotation_hw=annotation_frame(cfg))
+    inputs = [s for s in (scan_split(cfg, split) for split in SPLITS) if s is not None]
     if not inputs:
+        if looks_like_tryon(cfg.source):
+            raise InputFormatError(
+                cfg.source,
+                "a VITON-HD try-on root, not a build-pairs folder: build it with "
+                "--recipe viton-hd (pipelines/viton-hd.toml)",
+            )
         names = [output_names(cfg.dataset, s)[0] for s in SPLITS]
         raise InputFormatError(
             cfg.source, f"no annotation CSV ({' or '.join(names)}); run `pgdata build-pairs` first"
         )
-    specs = [spec for inp in inputs for spec in _plan(cfg, inp)]
+    specs = [spec for inp in inputs for spec in plan_split(cfg, inp)]
     stamp = hashlib.sha256()  # identity of the inputs from sizes and mtimes (no reading)
     for inp in inputs:
         stamp.update(f"{inp.split}\0{inp.pairs_sha}\0".encode())
@@ -476,6 +369,19 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         dropped_before=sum(inp.dropped_pairs for inp in inputs),
         inputs_prefix=prefix.digest(),
     )
+    problem = None
+    if not sum(done.records.values()):
+        (h, w), src = cfg.frame_hw, cfg.source
+        problem = nothing_kept(
+            f"build kept no image: expected the images of the annotation rows under {src}/<split>/",
+            done.rejected,
+            {
+                "annotation row without image": f"no images under {src}/<split>/: run "
+                f"`pgdata build-pairs` with --images {h}x{w}",
+                "image without annotation": f"the images' names are not in the annotation "
+                f"CSVs of {src}: rerun `pgdata build-pairs` into an empty folder",
+            },
+        )
     return BuildResult(
         out=cfg.out,
         shards_written=done.written,
@@ -487,4 +393,5 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         dropped_pairs=done.dropped_pairs,
         bytes=done.bytes,
         shards=sorted(cfg.out / e.file for e in done.entries),
+        problem=problem,
     )

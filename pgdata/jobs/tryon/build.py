@@ -33,6 +33,7 @@ from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import decode_mask, image_size
 from pgdata.io.jpeg import jpeg_info
 from pgdata.io.openpose import read_openpose
+from pgdata.io.reports import counted, nothing_kept
 from pgdata.io.viton import decode_parse_png, read_pairs_txt, sample_paths, split_dirs
 from pgdata.jobs.tryon.pipeline import TryonResult, load_tryon_recipe, run_tryon_pipeline
 from pgdata.labels import BODY25_JOINTS
@@ -130,8 +131,9 @@ class TryonBuildResult:
         """One line of counts."""
         recs = ", ".join(f"{s} {n} pairs" for s, n in self.records.items())
         return (
-            f"build: wrote {self.shards_written} try-on shards, kept {self.shards_kept} "
-            f"({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, repaired {sum(self.repaired.values())}"
+            f"build: wrote {self.shards_written} try-on shards, reused {self.shards_kept} "
+            f"complete shards ({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, "
+            f"repaired {counted(self.repaired)}"
         )
 
 
@@ -237,8 +239,8 @@ def _write_task(
                 prepared = prepare_jpeg(raw[kind], hw, quality)
                 if isinstance(prepared, str):
                     raise InputFormatError(s.paths[kind], prepared)
-                data, scale, notes = prepared
-                if scale is not None and kind in ("image", "agnostic"):
+                data, source_hw, notes = prepared
+                if source_hw != hw and kind in ("image", "agnostic"):
                     raise InputFormatError(
                         s.paths[kind], f"size differs from the dataset's {hw[0]}x{hw[1]}"
                     )
@@ -278,7 +280,15 @@ def run_build_tryon(
     samples, hw, with_densepose = _scan(cfg.source, rejected)
     if hw is None:
         raise InputFormatError(
-            cfg.source, "no complete try-on sample to store; see the rejected items"
+            cfg.source,
+            nothing_kept(
+                "no complete try-on sample to store (a pair-list line whose photo, garment and "
+                "preprocessing outputs all exist)",
+                rejected,
+                {
+                    "missing": "run `pgdata tryon ROOT` with the import folders of the missing stages"
+                },
+            ),
         )
     content = {**cfg.content(), "image_hw": list(hw), "densepose": with_densepose}
     counters: dict[str, int] = {}

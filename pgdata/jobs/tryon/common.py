@@ -22,6 +22,7 @@ from pgdata.errors import InputFormatError, PgdataError
 from pgdata.io.images import image_size
 from pgdata.io.reports import (
     count_reasons,
+    nothing_kept,
     read_rejected_csv,
     stage_report,
     stage_reports,
@@ -30,6 +31,7 @@ from pgdata.io.reports import (
 from pgdata.stages.keypoints import misfit
 
 __all__ = [
+    "STAGE_FIXES",
     "Item",
     "Rejected",
     "StageResult",
@@ -40,6 +42,21 @@ __all__ = [
     "run_items",
     "write_rejected",
 ]
+
+
+# the fix for the most common rejection kinds of the stages (what a stage that rejected every
+# item says); kinds as pgdata.io.reports.reason_kind counts them
+STAGE_FIXES = {
+    "no parsing": "run `pgdata parsing ROOT --import DIR` (or `pgdata tryon ROOT --parsing-import "
+    "DIR`) first",
+    "no keypoints": "run `pgdata keypoints ROOT --import DIR` first (OpenPose JSON, BODY_25)",
+    "no parsing result": "name the parser outputs <id>.png after the photos in ROOT/image/",
+    "no DensePose result for": "name the DensePose outputs after the photos in ROOT/image/",
+    "size mismatch": "import maps at the photos' size, or resize the photos to theirs",
+    "no person detected": "the photos must show one person, full torso in view",
+    "no garment found": "garments must be packshots on a plain light background (try "
+    "--method grabcut, or RGBA PNGs)",
+}
 
 
 class Rejected(PgdataError):
@@ -103,6 +120,15 @@ class StageResult:
         """Average seconds per processed item (0 when none was)."""
         n = self.done + len(self.rejected)
         return self.seconds / n if n else 0.0
+
+    @property
+    def problem(self) -> str | None:
+        """One line when the stage rejected every item it tried (the CLI exits 1), else None."""
+        if not self.rejected or self.done or self.skipped:
+            return None
+        return nothing_kept(
+            f"{self.stage} rejected all {len(self.rejected)} items", self.rejected, STAGE_FIXES
+        )
 
     def summary(self) -> str:
         """One line of counts: ``agnostic: wrote 4, skipped 0 (done before), rejected 1 (...)``."""

@@ -84,6 +84,11 @@ class TryonResult:
         """Items quarantined by any stage."""
         return sum(len(s.rejected) for s in self.stages)
 
+    @property
+    def problem(self) -> str | None:
+        """The first stage that rejected every item it tried (the CLI exits 1), else None."""
+        return next((f"tryon: {s.problem}" for s in self.stages if s.problem), None)
+
     def summary(self) -> str:
         """One line of counts."""
         parts = [f"{s.stage} {s.done}+{s.skipped}/{len(s.rejected)}" for s in self.stages]
@@ -168,15 +173,21 @@ def _missing_source(stage: str, table: Mapping[str, Any]) -> str | None:
     """Why a stage cannot run (no import folder and no model), or None."""
     imp = table.get("import_dir")
     have_dir = isinstance(imp, Path) and imp.is_dir()
+    # where the outputs were looked for, or which option would have named them
+    where = f"no folder {imp}" if imp is not None else "no import folder given"
     if stage == "parsing" and not have_dir and not table.get("backend"):
-        return f"parsing: left out (no parser outputs at {imp} and no --backend)"
+        return (
+            f"parsing: left out ({where}; give --parsing-import DIR with the parser's <id>.png "
+            "or a [parsing] backend)"
+        )
     if stage == "keypoints" and table.get("backend", "openpose-json") == "openpose-json":
         if not have_dir:
             return (
-                f"keypoints: left out (no OpenPose JSON folder at {imp}; use --backend mediapipe)"
+                f"keypoints: left out ({where}; give --keypoints-import DIR with OpenPose JSON, "
+                "or --keypoints-backend mediapipe)"
             )
     if stage == "densepose" and table.get("backend", "import") == "import" and not have_dir:
-        return f"densepose: left out (no DensePose outputs at {imp})"
+        return f"densepose: left out ({where}; give --densepose-import DIR)"
     return None
 
 

@@ -1,4 +1,5 @@
-"""Synthetic garment packshots with exact masks, for the crawl shop and the mask tests.
+"""Synthetic garment packshots with exact masks, for the demo shop (``pgdata demo-shop``) and the
+mask tests.
 
 Patterns (``draw_garment(..., pattern=...)``), all running out to the garment outline so that
 hole filling cannot recover a missed part:
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+__all__ = ["KINDS", "PATTERNS", "WHITES", "draw_garment", "model_photo"]
 
 KINDS = ("tee", "trousers", "dress", "shorts", "tank")
 PATTERNS = ("plain", "stripes", "hstripes", "checks", "trim", "white")

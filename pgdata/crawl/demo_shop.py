@@ -1,4 +1,9 @@
-"""A fixture web shop on 127.0.0.1 for the crawl tests and the crawl benchmark.
+"""The demo shop: a small synthetic web shop on 127.0.0.1 (``pgdata demo-shop``, the crawl tests
+and ``benchmarks/bench_crawl.py``), so the crawler can be seen and tested without the internet.
+
+It is served by the standard library's ``http.server`` in a daemon thread (:func:`serve`); the
+store config that crawls it is the bundled ``crawlers/fixture_shop.toml`` with its placeholder
+hosts pointed at the server (:meth:`Shop.store_toml`). Nothing here imports Scrapy.
 
 Pages are served at ``http://127.0.0.1:PORT``, images at ``http://localhost:PORT`` (the same
 server; a different host name, so the store's ``media_domains`` matter). Every request is
@@ -27,7 +32,6 @@ for the benchmark.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -39,31 +43,44 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from tests.garment_synth import draw_garment, model_photo
+from pgdata.io.atomic import atomic_write_text
+from pgdata.io.files import read_bytes
+from pgdata.io.images import encode_jpeg, encode_png
+from pgdata.stages.synth_garments import draw_garment, model_photo
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_STORE = ROOT / "crawlers" / "fixture_shop.toml"
+__all__ = [
+    "EXPECTED_FILES",
+    "EXPECTED_GARMENTS",
+    "EXPECTED_ITEMS",
+    "IMAGE_HOST",
+    "PAGE_HOST",
+    "STORE_NAME",
+    "Route",
+    "Shop",
+    "make_shop",
+    "serve",
+]
+
+STORE_NAME = "fixture_shop"  # the bundled crawlers/fixture_shop.toml crawls this shop
+# the placeholder hosts of that store file
 PAGE_HOST, IMAGE_HOST = "shop.fixture.invalid:8000", "img.fixture.invalid:8000"
 
+# what a full crawl of the default shop stores, and what `pgdata garments` then keeps
 EXPECTED_ITEMS = 6
 EXPECTED_FILES = 7
 EXPECTED_GARMENTS = 5
+JPEG_QUALITY = 92  # of the shop's JPEG packshots
 
 
-def _jpeg(rgb: np.ndarray, quality: int = 92) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
+def _jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    return encode_jpeg(rgb, quality)
 
 
 def _png_rgba(rgb: np.ndarray, mask: np.ndarray) -> bytes:
     rgba = np.dstack([rgb, mask])
     rgba[mask == 0, :3] = 0  # transparent pixels carry no colour
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
-    return buf.getvalue()
+    return encode_png(rgba)
 
 
 @dataclass
@@ -96,14 +113,17 @@ class Shop:
         with self.lock:
             return [(h, p) for h, p in self.log if p.startswith(path_prefix)]
 
-    def store_toml(self, dest: Path, template: Path = FIXTURE_STORE) -> Path:
-        """Copy the fixture store config with its placeholder hosts pointed at this server."""
-        text = template.read_text(encoding="utf-8")
-        text = text.replace(PAGE_HOST, f"127.0.0.1:{self.port}")
+    def store_text(self, template: str) -> str:
+        """The fixture store config ``template`` with its placeholder hosts pointed at this
+        server (pages on 127.0.0.1, images on localhost, the same port)."""
+        text = template.replace(PAGE_HOST, f"127.0.0.1:{self.port}")
         text = text.replace(IMAGE_HOST, f"localhost:{self.port}")
         text = text.replace('"shop.fixture.invalid"', '"127.0.0.1"')
-        text = text.replace('"img.fixture.invalid"', '"localhost"')
-        dest.write_text(text, encoding="utf-8")
+        return text.replace('"img.fixture.invalid"', '"localhost"')
+
+    def store_toml(self, dest: Path, template: Path) -> Path:
+        """Write :meth:`store_text` of the store file ``template`` to ``dest`` (atomically)."""
+        atomic_write_text(dest, self.store_text(read_bytes(template).decode("utf-8")))
         return dest
 
 
@@ -396,9 +416,13 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve(shop: Shop) -> Iterator[Shop]:
-    """Serve ``shop`` on 127.0.0.1 with a random port in a daemon thread."""
-    server = _Server(("127.0.0.1", 0), _handler(shop))
+def serve(shop: Shop, *, port: int = 0) -> Iterator[Shop]:
+    """Serve ``shop`` on 127.0.0.1 in a daemon thread, on ``port`` (0: a free one).
+
+    Raises:
+        OSError: the port cannot be bound.
+    """
+    server = _Server(("127.0.0.1", port), _handler(shop))
     shop.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
