@@ -149,7 +149,7 @@ class _StderrCapture:
             try:
                 os.dup2(sink, 2)
                 try:
-                    arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+                    arr = _imdecode(data, flags)
                 finally:
                     os.dup2(saved, 2)
             finally:
@@ -165,6 +165,17 @@ class _StderrCapture:
 
 
 _CAPTURE = _StderrCapture()
+
+
+def _imdecode(data: bytes, flags: int) -> np.ndarray | None:
+    """``cv2.imdecode``, None for empty or undecodable bytes (OpenCV raises on some)."""
+    if not data:
+        return None
+    try:
+        arr: np.ndarray | None = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
+        return None
+    return arr
 
 
 def imdecode_checked(data: bytes, flags: int = cv2.IMREAD_COLOR) -> tuple[np.ndarray | None, str]:
@@ -197,7 +208,7 @@ def decode_rgb(data: bytes, source: str | Path = "<bytes>") -> np.ndarray:
     if not data:
         raise InputFormatError(source, "zero-byte image file")
     check_pixels(data, source)
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    arr = _imdecode(data, cv2.IMREAD_COLOR)
     if arr is None:
         raise InputFormatError(source, "cannot decode image (corrupt, truncated or not an image)")
     return np.ascontiguousarray(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB))
@@ -261,7 +272,7 @@ def decode_label_png(data: bytes, source: str | Path = "<bytes>") -> np.ndarray:
         InputFormatError: empty, undecodable, or not single-channel 8-bit.
     """
     check_pixels(data, source)
-    labels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    labels = _imdecode(data, cv2.IMREAD_UNCHANGED)
     if labels is None or labels.ndim != 2 or labels.dtype != np.uint8:
         raise InputFormatError(source, "not a grey 8-bit label PNG")
     return labels
@@ -274,7 +285,7 @@ def decode_mask(data: bytes, source: str | Path = "<bytes>") -> np.ndarray:
         InputFormatError: ``cannot decode the cloth mask``.
     """
     check_pixels(data, source)
-    mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    mask = _imdecode(data, cv2.IMREAD_GRAYSCALE)
     if mask is None:
         raise InputFormatError(source, "cannot decode the cloth mask")
     return mask
