@@ -24,6 +24,7 @@ import numpy as np
 
 from pgdata.errors import InputFormatError
 from pgdata.io.atomic import atomic_open
+from pgdata.io.files import read_text
 
 __all__ = [
     "ANNOTATION_HEADER",
@@ -45,6 +46,7 @@ __all__ = [
 ANNOTATION_HEADER = "name:keypoints_y:keypoints_x"
 PAIRS_HEADER = "from,to"
 N_JOINTS = 18
+MAX_COORD = 2**31 - 1  # a coordinate beyond int32 is no pixel (and would overflow the arrays)
 _FORBIDDEN_IN_NAME = (":", ",", "\n", "\r", '"')
 
 Dataset = Literal["deepfashion", "market1501"]
@@ -102,6 +104,14 @@ def _parse_list(text: str, path: Path, lineno: int, column: str) -> list[int]:
         raise InputFormatError(
             path, f"column {column} must hold integers, found {text[:60]!r}", line=lineno
         ) from None
+    for v in values:
+        if abs(v) > MAX_COORD:
+            raise InputFormatError(
+                path,
+                f"column {column}: {v} is out of range (pixel coordinates within ±{MAX_COORD}; "
+                "-1 marks a missing joint)",
+                line=lineno,
+            )
     if len(values) != N_JOINTS:
         raise InputFormatError(
             path,
@@ -111,15 +121,19 @@ def _parse_list(text: str, path: Path, lineno: int, column: str) -> list[int]:
     return values
 
 
+def _read(path: Path, what: str) -> str:
+    """The text of ``path`` (bounded, UTF-8); InputFormatError naming ``what`` otherwise."""
+    try:
+        return read_text(path)
+    except InputFormatError as e:
+        reason = " not found" if e.message == "file not found" else f": {e.message}"
+        raise InputFormatError(path, what + reason) from None
+
+
 def read_annotations(path: str | Path) -> Annotations:
     """Read an annotation CSV (either spelling); raise :class:`InputFormatError` on a bad row."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFormatError(path, "annotation file not found") from None
-    except UnicodeDecodeError as e:
-        raise InputFormatError(path, f"not a UTF-8 text file ({e.reason})") from None
+    text = _read(path, "annotation file")
     lines = text.split("\n")
     header = lines[0].replace(" ", "").rstrip("\r") if lines else ""
     if header != ANNOTATION_HEADER:
@@ -192,10 +206,7 @@ def write_annotations(
 def read_pairs(path: str | Path) -> list[tuple[str, str]]:
     """Read a ``from,to`` pair CSV; raise :class:`InputFormatError` on a bad row."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except FileNotFoundError:
-        raise InputFormatError(path, "pair file not found") from None
+    lines = _read(path, "pair file").split("\n")
     if lines[0].rstrip("\r") != PAIRS_HEADER:
         raise InputFormatError(
             path, f"expected the header {PAIRS_HEADER!r}, found {lines[0][:60]!r}", line=1
