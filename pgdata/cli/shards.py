@@ -109,6 +109,12 @@ Examples:
     "faces: too small; all: unreadable).  [recipe, else no]",
 )
 @click.option("--overwrite", is_flag=True, help="Replace shards of a different build in --out.")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Pose transfer: also read images that are symbolic links to files outside --source "
+    "(refused otherwise; '..' in a name is always refused).",
+)
 def build(
     recipe: Path | None,
     source: Path,
@@ -116,21 +122,26 @@ def build(
     overwrite: bool,
     profile: bool,
     strict: bool | None,
+    follow_symlinks: bool,
     **flags: Any,
 ) -> None:
     """Write HDF5 shards into OUT: pose-transfer (JPEG bytes, keypoints, parsing, pair index) from
     a build-pairs folder, or try-on (pipelines/viton-hd.toml: runs the missing preprocessing stages on
     the VITON-HD root SOURCE, then one record per pair-list line).
 
-    Shards are written to NAME.partial and renamed when complete; manifest.json comes last. Rerun
-    the same command after a crash to resume: complete shards are kept and the manifest is the
-    same as an uninterrupted build's. Bad items are repaired or listed in OUT/rejected.csv.
+    Shards are written to NAME.<pid>.partial and renamed when complete; manifest.json comes last.
+    Rerun the same command after a crash to resume: complete shards whose bytes are the ones
+    recorded when they were written are kept and the manifest is the same as an uninterrupted
+    build's. One build per OUT at a time (OUT/.pgdata-lock). Bad items are repaired or listed in
+    OUT/rejected.csv.
 
     Aligned recipes import pix2pix's A|B images as they are; faces recipes crop each photo to its
     centred square and resize it (photos smaller than the crop are skipped).
     """
     spec = load_recipe(recipe)
     table = spec.table("build")
+    if follow_symlinks and spec.kind != "pose-transfer":
+        raise click.UsageError("--follow-symlinks applies to pose-transfer recipes")
     if spec.kind in _FOLDER_KINDS:
         _build_folder(spec, table, source, out, overwrite, strict, flags)
         return
@@ -173,9 +184,15 @@ def build(
         out=out,
         overwrite=overwrite,
         strict=strict,
+        follow_symlinks=follow_symlinks or None,
         **flags,
     )
-    run_job(lambda update: run_build(cfg, progress=update), desc="build", lines=lambda r: r.shards)
+    run_job(
+        lambda update: run_build(cfg, progress=update),
+        desc="build",
+        notes=lambda r: r.notes,
+        lines=lambda r: r.shards,
+    )
 
 
 def _build_folder(

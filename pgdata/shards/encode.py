@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pgdata.io.images import encode_jpeg
+from pgdata.errors import InputFormatError
+from pgdata.io.images import check_pixels, encode_jpeg, imdecode_checked, jpeg_corruption
 from pgdata.io.jpeg import JpegInfo, jpeg_info
 
 __all__ = ["prepare_jpeg", "resize_note"]
@@ -15,15 +16,17 @@ def _decode(data: bytes, info: JpegInfo | None) -> tuple[np.ndarray | None, list
     """RGB uint8 image and the repairs made, or None when the bytes are not a usable image."""
     repairs: list[str] = []
     if info is not None:
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        bgr, warning = imdecode_checked(data, cv2.IMREAD_COLOR)
         if bgr is None:
             return None, ["cannot decode JPEG"]
+        if warning:
+            return None, [jpeg_corruption(warning)]
         if info.components == 1:
             repairs.append("grey image converted to RGB")
         elif info.components == 4:
             repairs.append("CMYK image converted to RGB")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), repairs
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    arr, _ = imdecode_checked(data, cv2.IMREAD_UNCHANGED)
     if arr is None:
         return None, ["cannot decode image (corrupt, truncated or not an image)"]
     if arr.dtype != np.uint8:
@@ -55,12 +58,18 @@ def prepare_jpeg(
     annotation frame whatever the image size).
 
     A complete baseline 3-component JPEG already at ``hw`` is stored as is; it is validated by a
-    1/8-scale decode (libjpeg still entropy-decodes the whole stream, so truncation and corrupt
-    headers show up the same; ``pgdata verify`` decodes at full size). Everything else is
-    decoded, repaired where possible and re-encoded.
+    1/8-scale decode (libjpeg still entropy-decodes the whole stream, so truncation, corrupt
+    headers and damaged entropy data show up the same; ``pgdata verify`` decodes at full size).
+    Everything else is decoded, repaired where possible and re-encoded. A JPEG libjpeg warns
+    about (damaged entropy-coded data) is refused: ``corrupt JPEG data (...)``; so is an image
+    whose header claims more pixels than :func:`pgdata.io.images.max_pixels`, before decoding.
     """
     if not data:
         return "zero-byte image"
+    try:
+        check_pixels(data)
+    except InputFormatError as e:
+        return e.message
     info = jpeg_info(data)
     if info is not None and not info.complete:
         return "truncated JPEG (no end-of-image marker)"
@@ -70,8 +79,11 @@ def prepare_jpeg(
         and info.components == 3
         and (info.height, info.width) == hw
     ):
-        if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_8) is None:
+        small, warning = imdecode_checked(data, cv2.IMREAD_REDUCED_COLOR_8)
+        if small is None:
             return "cannot decode JPEG"
+        if warning:
+            return jpeg_corruption(warning)
         return data, hw, []
     rgb, notes = _decode(data, info)
     if rgb is None:

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.files import read_bytes
 from pgdata.io.images import decode_label_png
@@ -85,12 +86,15 @@ class BuildConfig:
     # else the dataset's (pgdata.io.pose_csv.FRAME)
     annotation_hw: tuple[int, int] | None = None
     strict: bool = False  # an image not at the annotation frame stops the build
+    # read files that are symbolic links to places outside ``source`` (refused otherwise)
+    follow_symlinks: bool = False
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset must be one of {list(DATASETS)}, got {self.dataset!r}")
-        if self.shard_mb <= 0:
-            raise ConfigError("shard_mb must be > 0")
+        check_number("shard_mb", self.shard_mb, gt=0)
+        check_number("heatmap_sigma", self.heatmap_sigma, gt=0)
+        check_number("workers", self.workers, ge=1)
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError("jpeg_quality must be in 1..100")
         if min(self.image_hw) < 1:
@@ -106,7 +110,7 @@ class BuildConfig:
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' content (saved in shards and manifest)."""
         d = asdict(self)
-        for k in ("source", "out", "workers", "overwrite", "strict"):
+        for k in ("source", "out", "workers", "overwrite", "strict", "follow_symlinks"):
             d.pop(k)
         d["image_hw"] = list(self.image_hw)
         d["annotation_hw"] = list(self.frame_hw)
@@ -165,6 +169,8 @@ class BuildResult:
     bytes: int
     shards: list[Path] = field(default_factory=list)  # the shard files, sorted
     problem: str | None = None  # set when no record was kept: the CLI exits 1 with it
+    rebuilt: str = ""  # "; rebuilt N (...)": shards whose bytes changed since they were written
+    notes: list[str] = field(default_factory=list)  # e.g. a stale lock taken over
 
     def summary(self) -> str:
         """One line of counts."""
@@ -173,7 +179,7 @@ class BuildResult:
         )
         return (
             f"build: wrote {self.shards_written} shards, reused {self.shards_kept} complete "
-            f"shards ({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, "
+            f"shards{self.rebuilt} ({self.bytes / 1e6:.1f} MB; {recs}); rejected {self.rejected}, "
             f"repaired {counted(self.repaired)}, dropped pairs {self.dropped_pairs}"
         )
 
@@ -226,7 +232,10 @@ def _record_image(
     image's own size; joints farther than ``margin`` outside the image are marked missing.
     ``hash_input`` receives what identifies the bytes read (the shard's inputs hash).
     """
-    raw = read_bytes(rec.image)
+    try:
+        raw = read_bytes(rec.image)
+    except InputFormatError as e:  # not a regular file, too large, an I/O error: quarantined
+        return e.message
     hash_input(f"{rec.name}\0{sha256_hex(raw)}\0".encode())
     prepared = prepare_jpeg(raw, hw, quality)
     if isinstance(prepared, str):
@@ -249,7 +258,10 @@ def _record_parsing(
     rec: Record, hw: tuple[int, int], hash_input: Hashes
 ) -> tuple[np.ndarray, list[str]] | str:
     """The record's ``(H, W)`` label map (nearest-resized to ``hw``) and the repairs; or why not."""
-    png = read_bytes(rec.parsing) if rec.parsing else b""
+    try:
+        png = read_bytes(rec.parsing) if rec.parsing else b""
+    except InputFormatError as e:
+        return f"parsing map: {e.message}"
     hash_input(sha256_hex(png).encode())
     try:
         labels = decode_label_png(png)
@@ -394,4 +406,6 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         bytes=done.bytes,
         shards=sorted(cfg.out / e.file for e in done.entries),
         problem=problem,
+        rebuilt=done.rebuilt_note(),
+        notes=done.notes,
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pgdata.errors import InputFormatError
-from pgdata.io.files import list_files, read_bytes
+from pgdata.io.files import SourceRoot, list_files, read_bytes
 from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import image_size
 from pgdata.io.pose_csv import FRAME, output_names, read_annotations, read_pairs
@@ -85,18 +85,29 @@ def scan_split(cfg: BuildConfig, split: str) -> SplitInput | None:
     image_prefix = str(image_dir) + os.sep
     parsing_prefix = str(cfg.source / "parsing" / split) + os.sep
     key = auto_group_key(ann.names)
+    root = SourceRoot.of(cfg.source, follow_symlinks=cfg.follow_symlinks)
+    refused: set[str] = set()  # names whose file must not be read (outside the source)
     for name, k in zip(ann.names, kps, strict=True):
         if name in index:
             rejected.append((f"{split}/{name}", f"duplicate name in {ann_name}"))
             continue
         path = image_prefix + name
+        parsing = parsing_prefix + name.rsplit(".", 1)[0] + ".png"
+        problem = root.problem(path) or (
+            f"parsing map: {root.problem(parsing)}"
+            if cfg.parsing and root.problem(parsing)
+            else None
+        )
+        if problem is not None:
+            rejected.append((f"{split}/{name}", problem))
+            refused.add(name)
+            continue
         stamp = file_stamp(path)
         if stamp is None:
             rejected.append((f"{split}/{name}", "annotation row without image"))
             continue
         if cfg.strict:
             check_frame(Path(path), cfg, ann_name)
-        parsing = parsing_prefix + name.rsplit(".", 1)[0] + ".png"
         p_stamp = file_stamp(parsing) if cfg.parsing else None
         index[name] = len(records)
         records.append(
@@ -114,7 +125,9 @@ def scan_split(cfg: BuildConfig, split: str) -> SplitInput | None:
     if image_dir.is_dir():
         listed = list_files(image_dir)
         rejected.extend(
-            (f"{split}/{n}", "image without annotation") for n in listed if n not in index
+            (f"{split}/{n}", "image without annotation")
+            for n in listed
+            if n not in index and n not in refused
         )
     pairs: list[tuple[int, int, int]] = []
     dropped = 0
