@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from pgdata import __version__
+from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io import inshop
 from pgdata.io.atomic import atomic_write_bytes, atomic_write_text
@@ -114,6 +115,8 @@ class BuildPairsConfig:
             )
         if (self.train_list is None) != (self.test_list is None):
             raise ConfigError("give both --train-list and --test-list, or neither")
+        check_number("workers", self.workers, ge=1)
+        check_number("jpeg_quality", self.jpeg_quality, ge=1, le=100)
 
     @property
     def frame_hw(self) -> tuple[int, int]:
@@ -228,7 +231,10 @@ def _convert_image(args: _ConvertTask) -> str | None:
             labels = resize_parsing(labels, from_hw)
         labels = labels[:, crop : labels.shape[1] - crop] if crop else labels
         atomic_write_bytes(parsing_dst, encode_png(resize_parsing(labels, (h, w))))
-    data = read_bytes(src)
+    try:
+        data = read_bytes(src)
+    except InputFormatError as e:  # not a regular file, too large, an I/O error
+        return f"unreadable image ({e.message})"
     try:
         rgb = decode_rgb(data, src)
     except InputFormatError:

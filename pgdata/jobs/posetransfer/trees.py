@@ -65,18 +65,28 @@ def crop_params(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> tuple[int, 
 
 
 class KeypointSource:
-    """Keypoints for tree images: an annotation CSV or a folder of OpenPose JSON files."""
+    """Keypoints for tree images: an annotation CSV or a folder of OpenPose JSON files.
+
+    A name on several rows of the CSV: the **first row wins**; every later row is listed in
+    :attr:`duplicates` (name, its line, the first row's line), which the job reports (or, with
+    ``strict``, refuses), as the annotation-file mode does.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.table: dict[str, np.ndarray] | None = None
         self.row: dict[str, int] = {}  # name -> row of the annotation CSV
         self.unused: set[str] = set()
+        self.duplicates: list[tuple[str, int, int]] = []  # (name, line, line of the first row)
         if path.is_file():
             ann = read_annotations(path)
-            self.table = {n: yx_to_xyc(yx) for n, yx in zip(ann.names, ann.yx, strict=True)}
-            for i, n in enumerate(ann.names):
-                self.row.setdefault(n, i)
+            self.table = {}
+            first: dict[str, int] = {}
+            for i, (n, yx, line) in enumerate(zip(ann.names, ann.yx, ann.lines, strict=True)):
+                if n in self.table:
+                    self.duplicates.append((n, line, first[n]))
+                    continue
+                self.table[n], self.row[n], first[n] = yx_to_xyc(yx), i, line
             self.unused = set(self.table)
         elif not path.is_dir():
             raise InputFormatError(
@@ -207,6 +217,14 @@ def rows_from_tree(
             "files (<image stem>_keypoints.json)",
         )
     source = KeypointSource(kp_path)
+    for dup, line, first in source.duplicates:
+        if cfg.strict:
+            raise InputFormatError(
+                kp_path, f"duplicate name {dup!r} (first at line {first})", line=line
+            )
+        rejected.append(
+            (dup, f"duplicate name in {kp_path.name} (line {line}; first at line {first})")
+        )
     frame = cfg.frame_hw
     rows: dict[str, list[Row]] = {s: [] for s in SPLITS}
     read = Counter[str]()
