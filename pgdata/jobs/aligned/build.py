@@ -24,7 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pgdata.errors import ConfigError, InputFormatError
+from pgdata.config import check_number
+from pgdata.errors import InputFormatError
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.folders import image_splits, split_folder
 from pgdata.io.images import encode_png, image_size
@@ -71,10 +72,8 @@ class AlignedBuildConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if self.shard_mb <= 0:
-            raise ConfigError(f"shard_mb must be > 0, found {self.shard_mb}")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, found {self.workers}")
+        check_number("shard_mb", self.shard_mb, gt=0)
+        check_number("workers", self.workers, ge=1)
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' bytes."""
@@ -146,7 +145,11 @@ def _write_task(
     rejected: list[tuple[str, str]] = []
     digest = hashlib.sha256()
     for name in names:
-        data = read_bytes(folder / name)
+        try:
+            data = read_bytes(folder / name)
+        except InputFormatError as e:  # not a regular file, too large, an I/O error
+            rejected.append((f"{shard.split}/{name}", e.message))
+            continue
         digest.update(hashlib.sha256(data).digest())
         stored = _stored_bytes(data)
         if isinstance(stored, str):

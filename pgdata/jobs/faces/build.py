@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.folders import image_splits, split_folder
@@ -72,10 +73,8 @@ class FacesBuildConfig:
             raise ConfigError(f"size must be a multiple of 4 and >= 8, found {self.size}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg_quality must be in 1..100, found {self.jpeg_quality}")
-        if self.shard_mb <= 0:
-            raise ConfigError(f"shard_mb must be > 0, found {self.shard_mb}")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, found {self.workers}")
+        check_number("shard_mb", self.shard_mb, gt=0)
+        check_number("workers", self.workers, ge=1)
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' bytes."""
@@ -151,7 +150,11 @@ def _write_task(task: _Task) -> dict[str, Any]:
     rejected: list[tuple[str, str]] = []
     digest = hashlib.sha256()
     for name, marks in zip(task.names, task.landmarks, strict=True):
-        data = read_bytes(task.folder / name)
+        try:
+            data = read_bytes(task.folder / name)
+        except InputFormatError as e:  # not a regular file, too large, an I/O error
+            rejected.append((f"{task.shard.split}/{name}", e.message))
+            continue
         digest.update(hashlib.sha256(data).digest())
         try:
             photo = decode_rgb(data, name)

@@ -39,11 +39,13 @@ from typing import Any
 import numpy as np
 
 from pgdata import __version__
+from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.files import list_files, read_bytes
 from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
 from pgdata.io.items_jsonl import find_item_files, read_items
+from pgdata.io.lock import folder_lock
 from pgdata.io.reports import REJECTED_CSV, count_reasons, nothing_kept, write_rejected_csv
 from pgdata.jobs.garments.shards import write_garment_shards
 from pgdata.parallel import parallel_map
@@ -96,6 +98,13 @@ class GarmentsConfig:
             raise ConfigError("need 0 <= min_area < max_area <= 1")
         if min(self.size_hw) < 8:
             raise ConfigError(f"output size {self.size_hw} is too small (at least 8x8)")
+        check_number("max_upscale", self.max_upscale, gt=0)
+        check_number("margin", self.margin, ge=0, le=0.45)
+        check_number("hash_bits", self.hash_bits, ge=0)
+        check_number("color_delta_e", self.color_delta_e, ge=0)
+        check_number("quality", self.quality, ge=1, le=100)
+        check_number("workers", self.workers, ge=1)
+        check_number("shard_mb", self.shard_mb, gt=0)
 
 
 @dataclass(frozen=True)
@@ -186,8 +195,8 @@ def _process(task: _Task) -> _Outcome:
     out = _Outcome(task.index, task.name)
     try:
         data = read_bytes(task.path)
-    except OSError as e:
-        out.reason = f"unreadable_file ({e.strerror or e})"
+    except InputFormatError as e:  # not a regular file, too large, an I/O error
+        out.reason = f"unreadable_file ({e.message})"
         return out
     if hashlib.sha256(data).hexdigest() != task.sha256:
         out.reason = "checksum_mismatch (the file changed since the crawl)"
@@ -345,7 +354,14 @@ def _remove_dropped(out: Path, kept: list[_Outcome]) -> None:
 def run_garments(
     cfg: GarmentsConfig, progress: Callable[[int], None] | None = None
 ) -> GarmentsResult:
-    """Build the garment set in ``cfg.out`` (see the module docstring)."""
+    """Build the garment set in ``cfg.out`` (see the module docstring); ``cfg.out`` is locked
+    meanwhile (:mod:`pgdata.io.lock`)."""
+    with folder_lock(cfg.out, "pgdata garments"):
+        return _run_locked(cfg, progress)
+
+
+def _run_locked(cfg: GarmentsConfig, progress: Callable[[int], None] | None) -> GarmentsResult:
+    """:func:`run_garments` with the output folder locked."""
     rejected: list[tuple[str, str]] = []
     sources = _sources(cfg.src, rejected)
     read = len(sources) + len(rejected)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from pgdata.config import Recipe
-from pgdata.errors import ConfigError, InputFormatError, PgdataError
+from pgdata.config import Recipe, check_number
+from pgdata.errors import InputFormatError, PgdataError
 from pgdata.io.files import read_bytes
 from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import decode_mask, image_size
@@ -73,8 +73,9 @@ class TryonBuildConfig:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if self.shard_mb <= 0:
-            raise ConfigError("shard_mb must be > 0")
+        check_number("shard_mb", self.shard_mb, gt=0)
+        check_number("workers", self.workers, ge=1)
+        check_number("jpeg_quality", self.jpeg_quality, ge=1, le=100)
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' content."""
@@ -230,7 +231,11 @@ def _write_task(
     quality = int(content["jpeg_quality"])
     for s in samples:
         item = f"{s.split}/{s.person} {s.cloth}"
-        raw = {k: read_bytes(p) for k, p in s.paths.items()}
+        try:
+            raw = {k: read_bytes(p) for k, p in s.paths.items()}
+        except InputFormatError as e:  # not a regular file, too large, an I/O error
+            rejected.append((item, str(e)))
+            continue
         for k in sorted(raw):
             digest.update(f"{k}\0{hashlib.sha256(raw[k]).hexdigest()}\0".encode())
         try:

@@ -20,6 +20,7 @@ import numpy as np
 
 from pgdata.errors import InputFormatError, PgdataError
 from pgdata.io.images import image_size
+from pgdata.io.lock import folder_lock
 from pgdata.io.reports import (
     count_reasons,
     nothing_kept,
@@ -152,31 +153,33 @@ def run_items(
     """Run ``process`` on every item not ``is_done``; quarantine :class:`PgdataError` failures.
 
     ``ROOT/rejected-<stage>.csv`` is rewritten at the end with this run's rejections (the other
-    stages' reports are not touched).
+    stages' reports are not touched). ``ROOT`` is locked meanwhile (:mod:`pgdata.io.lock`): a
+    second command writing the same dataset root is refused, naming this one.
     """
     result = StageResult(stage)
-    try:
-        for item in items:
-            if is_done(item):
-                result.skipped += 1
-            else:
-                t0 = time.perf_counter()
-                try:
-                    process(item)
-                    result.done += 1
-                except Rejected as e:
-                    if strict:
-                        raise InputFormatError(e.path, e.reason) from None
-                    result.rejected.append((item.name(root), e.reason))
-                except PgdataError as e:
-                    if strict:
-                        raise
-                    result.rejected.append((item.name(root), str(e)))
-                result.seconds += time.perf_counter() - t0
-            if progress is not None:
-                progress(1)
-    finally:
-        write_rejected(root, stage, result.rejected)
+    with folder_lock(root, f"pgdata {stage}"):
+        try:
+            for item in items:
+                if is_done(item):
+                    result.skipped += 1
+                else:
+                    t0 = time.perf_counter()
+                    try:
+                        process(item)
+                        result.done += 1
+                    except Rejected as e:
+                        if strict:
+                            raise InputFormatError(e.path, e.reason) from None
+                        result.rejected.append((item.name(root), e.reason))
+                    except PgdataError as e:
+                        if strict:
+                            raise
+                        result.rejected.append((item.name(root), str(e)))
+                    result.seconds += time.perf_counter() - t0
+                if progress is not None:
+                    progress(1)
+        finally:
+            write_rejected(root, stage, result.rejected)
     return result
 
 

@@ -26,6 +26,7 @@ from pgdata import __version__
 from pgdata.config import Recipe, config_from_mapping, load_recipe
 from pgdata.errors import ConfigError
 from pgdata.io.atomic import atomic_write_text
+from pgdata.io.lock import folder_lock
 from pgdata.io.viton import split_dirs
 from pgdata.jobs.tryon.agnostic import AgnosticConfig, run_agnostic
 from pgdata.jobs.tryon.cloth_mask import ClothMaskConfig, run_cloth_mask
@@ -197,9 +198,16 @@ def run_tryon_pipeline(
     """Run the configured stages in order on ``cfg.root``; return per-stage results and profile.
 
     ``progress(stage, n)`` is called as items finish. Stage errors that are not about one item
-    (bad configuration, a missing optional dependency) propagate.
+    (bad configuration, a missing optional dependency) propagate. The root is locked for the
+    whole pipeline (:mod:`pgdata.io.lock`).
     """
     split_dirs(cfg.root)  # fail early on a root that is not a VITON-HD layout
+    with folder_lock(cfg.root, "pgdata tryon"):
+        return _run_stages(cfg, progress)
+
+
+def _run_stages(cfg: TryonConfig, progress: Callable[[str, int], None] | None) -> TryonResult:
+    """:func:`run_tryon_pipeline` with the root locked."""
     result = TryonResult(cfg.root, notes=list(cfg.notes))
 
     def tick(stage: str) -> Callable[[int], None] | None:
