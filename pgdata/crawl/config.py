@@ -41,6 +41,7 @@ A store file (every table but the first keys is optional)::
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -401,7 +402,10 @@ def _settings(value: object, fail: Any) -> tuple[tuple[str, Any], ...]:
             if kind is bool
             else isinstance(v, str)
             if kind is str
-            else isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            else isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and v >= 0
         )
         if kind is int and isinstance(v, float):
             ok = False

@@ -27,6 +27,7 @@ from pgdata.io.pose_csv import read_annotations, read_pairs, write_annotations
 from pgdata.io.reports import read_rejected_csv
 from pgdata.jobs.aligned.build import AlignedBuildConfig
 from pgdata.jobs.faces.build import FacesBuildConfig
+from pgdata.jobs.garments.crawl import CrawlConfig
 from pgdata.jobs.garments.garments import GarmentsConfig
 from pgdata.jobs.posetransfer.build import BuildConfig, run_build
 from pgdata.jobs.posetransfer.build_pairs import BuildPairsConfig, run_build_pairs
@@ -223,6 +224,8 @@ BAD_VALUES = [
     (GarmentsConfig, "quality", 101),
     (BuildPairsConfig, "workers", 0),
     (BuildPairsConfig, "jpeg_quality", 0),
+    (CrawlConfig, "max_minutes", math.nan),
+    (CrawlConfig, "max_items", 0),
 ]
 
 
@@ -240,6 +243,7 @@ REQUIRED: dict[type, dict[str, Any]] = {
     FacesBuildConfig: {"source": "s", "out": "o"},
     GarmentsConfig: {"src": "s", "out": "o"},
     BuildPairsConfig: {"dataset": "deepfashion", "out": "o", "root": "r"},
+    CrawlConfig: {"store": "s", "out": "o"},
 }
 
 

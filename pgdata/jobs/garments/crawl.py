@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdata import __version__
+from pgdata.config import check_number
 from pgdata.crawl.config import StoreConfig, load_store
 from pgdata.crawl.settings import Politeness, crawl_settings
 from pgdata.errors import ConfigError, PgdataError
@@ -46,6 +47,15 @@ __all__ = ["CrawlConfig", "CrawlReport", "CrawlResult", "run_crawl"]
 
 REPORT_NAME = "crawl-report.json"
 RUNNING_MARKER = "pgdata-running"
+# the range of each politeness flag (None keeps the store's or the default value)
+_POLITENESS_BOUNDS: dict[str, dict[str, float]] = {
+    "delay": {"ge": 0},
+    "timeout": {"gt": 0},
+    "max_file_mb": {"gt": 0},
+    "per_domain": {"ge": 1},
+    "concurrency": {"ge": 1},
+    "retries": {"ge": 0},
+}
 # finish reasons that mean "stopped on purpose, resumable"
 _OK_FINISH = {"finished", "closespider_itemcount", "closespider_pagecount", "closespider_timeout"}
 
@@ -66,6 +76,17 @@ class CrawlConfig:
     max_minutes: float | None = None
     refresh: bool = False
     politeness: Politeness = field(default_factory=Politeness)
+
+    def __post_init__(self) -> None:
+        for key in ("max_items", "max_pages"):
+            if getattr(self, key) is not None:
+                check_number(key, getattr(self, key), ge=1)
+        if self.max_minutes is not None:
+            check_number("max_minutes", self.max_minutes, gt=0)
+        for key, bound in _POLITENESS_BOUNDS.items():
+            value = getattr(self.politeness, key)
+            if value is not None:
+                check_number(key, value, **bound)
 
 
 @dataclass
