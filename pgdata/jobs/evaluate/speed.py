@@ -72,9 +72,11 @@ def model_speed(
     step = trained.step
     timing: dict[str, Any] = {} if min_seconds is None else {"min_seconds": min_seconds}
     net = step.inference_net()
+    # inputs made before timing, outside inference mode: to_device may reuse its buffers later
+    prepared = {b: _inputs(step, sample, b) for b in batch_sizes}
     eager = measure_speed(
         net,
-        lambda b: _inputs(step, sample, b),
+        lambda b: prepared[b],
         device=step.device,
         batch_sizes=batch_sizes,
         **timing,
@@ -86,10 +88,10 @@ def model_speed(
     }
     cpu = step if step.device.type == "cpu" else _cpu_twin(trained)
     cpu_net = cpu.inference_net()
-    if cpu is not step:
-        rate = measure_speed(cpu_net, lambda b: _inputs(cpu, sample, b), batch_sizes=[ORT_BATCH])
-        extra["eager_cpu"] = {str(ORT_BATCH): rate.images_per_s[ORT_BATCH]}
     inputs = _inputs(cpu, sample, ORT_BATCH)
+    if cpu is not step:
+        rate = measure_speed(cpu_net, lambda b: inputs, batch_sizes=[ORT_BATCH], **timing)
+        extra["eager_cpu"] = {str(ORT_BATCH): rate.images_per_s[ORT_BATCH]}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = onnx
