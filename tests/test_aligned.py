@@ -102,12 +102,12 @@ def test_combine_ab_strict_stops_before_writing(pairs, tmp_path):
 
 def test_aligned_sample_is_reproducible(tmp_path):
     args = ["--kind", "aligned", "--ids", "4", "--size", "32x32"]
-    line = _ok(_run("sample", tmp_path / "a", *args)).stdout.strip()
+    line = _ok(_run("sample", "--out", tmp_path / "a", *args)).stdout.strip()
     assert line == (
         f"sample: wrote 6 A|B images (64x32: label map | rendering) to {tmp_path / 'a'} "
         "(train 4, val 1, test 1)"
     )
-    _ok(_run("sample", tmp_path / "b", *args))
+    _ok(_run("sample", "--out", tmp_path / "b", *args))
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.png"))
     assert [str(f) for f in files] == [
         f"test/facade_{5:05d}.png",
@@ -121,7 +121,7 @@ def test_aligned_sample_is_reproducible(tmp_path):
 
 def test_build_skips_odd_widths_or_refuses_them_with_strict(tmp_path):
     src = tmp_path / "src"
-    _ok(_run("sample", src, "--kind", "aligned", "--ids", "4", "--size", "16x16"))
+    _ok(_run("sample", "--out", src, "--kind", "aligned", "--ids", "4", "--size", "16x16"))
     odd = src / "train" / "odd.png"
     _write(odd, _noise(9, 16, 33))
     err = _error(

@@ -72,18 +72,18 @@ def test_landmarks_follow_the_crop():
 
 def test_faces_sample_is_reproducible_and_its_landmarks_mark_the_eyes(tmp_path):
     args = ["--kind", "faces", "--ids", "4", "--size", f"{SIZE}x{SIZE}"]
-    line = _ok(_run("sample", tmp_path / "a", *args)).stdout.strip()
+    line = _ok(_run("sample", "--out", tmp_path / "a", *args)).stdout.strip()
     assert (
         line
         == f"sample: wrote 5 faces (sides 32-42 px, 5 landmarks each) to {tmp_path / 'a'} (train 4, test 1)"
     )
-    _ok(_run("sample", tmp_path / "b", *args))
+    _ok(_run("sample", "--out", tmp_path / "b", *args))
     for f in sorted((tmp_path / "a").rglob("*.*")):
         assert f.read_bytes() == (tmp_path / "b" / f.relative_to(tmp_path / "a")).read_bytes()
     points, table = read_landmarks(tmp_path / "a" / "landmarks.csv")
     assert points == FACE_LANDMARKS and len(table) == 5
     big = tmp_path / "big"  # at a size where the pupils are several pixels wide
-    _ok(_run("sample", big, "--kind", "faces", "--ids", "4", "--size", "128x128"))
+    _ok(_run("sample", "--out", big, "--kind", "faces", "--ids", "4", "--size", "128x128"))
     _, table = read_landmarks(big / "landmarks.csv")
     for name, marks in table.items():
         photo = _rgb(big / name)
@@ -95,7 +95,7 @@ def test_faces_sample_is_reproducible_and_its_landmarks_mark_the_eyes(tmp_path):
 
 def test_build_crops_faces_carries_landmarks_and_counts_small_photos(tmp_path):
     src = tmp_path / "faces"
-    _ok(_run("sample", src, "--kind", "faces", "--ids", "4", "--size", f"{SIZE}x{SIZE}"))
+    _ok(_run("sample", "--out", src, "--kind", "faces", "--ids", "4", "--size", f"{SIZE}x{SIZE}"))
     small = src / "train" / "small.png"
     cv2.imwrite(str(small), np.zeros((SIZE, SIZE - 1, 3), np.uint8))
     image_size = ["--image-size", f"{SIZE}x{SIZE}"]

@@ -329,7 +329,9 @@ def test_option_and_dependency_errors(runner, tmp_path, small_sample):
     assert res.exit_code == 2 and "quallity" in res.output
     res = runner.invoke(cli, ["tryon", str(tmp_path)])
     assert res.exit_code == 1 and "not a VITON-HD dataset root" in res.output
-    res = runner.invoke(cli, ["sample", str(tmp_path / "x"), "--kind", "tryon", "--size", "32x32"])
+    res = runner.invoke(
+        cli, ["sample", "--out", str(tmp_path / "x"), "--kind", "tryon", "--size", "32x32"]
+    )
     assert res.exit_code == 2
 
 

@@ -27,8 +27,8 @@ from pgdata.stages.cloth_mask import METHODS
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: tuple[int, int]) -> tuple[int, int]:
-    """``--size`` is HEIGHTxWIDTH like every size of pgdata; it was WIDTHxHEIGHT before 0.2
-    (``--size-wh``, hidden, for one release). A landscape size gets a note on stderr."""
+    """``--size`` is HEIGHTxWIDTH like every size of pgdata; it used to be WIDTHxHEIGHT (now the
+    hidden ``--size-wh``, for one more release). A landscape size gets a note on stderr."""
     value = takes_old_spelling(False)(ctx, param, value)
     given = ctx.get_parameter_source("size_hw") == ParameterSource.COMMANDLINE
     if given and value[1] > value[0]:

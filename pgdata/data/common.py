@@ -1,9 +1,11 @@
 """Helpers every shard dataset shares: opening a split, image decoding in the worker,
-normalisation on the device."""
+normalisation on the device, reusable CPU buffers for large batch tensors."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,15 +15,95 @@ from pgdata.errors import InputFormatError
 from pgdata.shards.manifest import Manifest, ShardEntry, read_manifest
 from pgdata.shards.reader import ShardReader
 
-__all__ = ["decode_column", "normalise", "split_entries"]
+__all__ = ["BufferPool", "decode_column", "normalise", "split_entries"]
 
 # OpenCV >= 4.10 decodes straight to RGB
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
 
-def normalise(images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(B, C, H, W)`` → float32 in [-1, 1] (``ToTensor`` + ``Normalize(0.5, 0.5)``)."""
-    return images.to(torch.float32).div_(127.5).sub_(1.0)
+def normalise(images: torch.Tensor, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 ``(B, C, H, W)`` → float32 in [-1, 1] (``ToTensor`` + ``Normalize(0.5, 0.5)``),
+    written into ``out`` (float32, same shape and device) when given."""
+    if out is None:
+        return images.to(torch.float32).div_(127.5).sub_(1.0)
+    return torch.div(images, 127.5, out=out).sub_(1.0)
+
+
+class BufferPool:
+    """CPU tensors for a loader's large per-batch outputs, handed out again once free.
+
+    A fresh float32 batch of heatmaps (16 pairs × 18 joints × 256 × 176 is 52 MB) costs more than
+    rendering into it: glibc's malloc maps blocks above its mmap threshold (32 MB at most) afresh
+    and unmaps them on free, so each batch page-faults and the kernel zeroes the pages again.
+    ``benchmarks/bench_loader.py`` measures the difference. One pool per process (a DataLoader
+    worker unpickles an empty one).
+
+    :meth:`take` reuses a tensor only when nothing else holds it: no other Python reference, no
+    view or autograd graph (the tensor's use count), no NumPy array or other tensor on its memory
+    (the storage's use count), and never once it was moved to shared memory (a batch a worker
+    sends lives on in the main process). So keeping a batch (gradient accumulation) is safe: its
+    tensors stay busy and the pool makes new ones. At most ``keep`` tensors of each shape are
+    pooled: with the default 4, a loop that holds the previous batch while the next one is made
+    (``batch = next(it)``) reuses the same buffers all along, two images and two heatmap tensors
+    per batch.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._tensors: list[torch.Tensor] = []
+        self._free_refs = 0  # sys.getrefcount of a pooled tensor nothing else holds
+        self._free_storage_uses = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BufferPool, (self.keep,))  # a copy in another process starts empty
+
+    def _is_free(self, t: torch.Tensor, *, calibrate: bool = False) -> bool:
+        """Whether nothing but the pool (and the caller's loop variable) holds ``t``.
+
+        Called as ``self._is_free(t)`` with ``t`` a local of :meth:`take`, so the Python
+        reference count of a free tensor is the same every time; ``calibrate`` records it (and
+        the storage's use count) for a tensor just made.
+        """
+        refs, storage_uses = sys.getrefcount(t), _storage_uses(t)
+        if calibrate:
+            self._free_refs, self._free_storage_uses = refs, storage_uses
+        return (
+            refs == self._free_refs
+            and storage_uses == self._free_storage_uses
+            and int(getattr(t, _USE_COUNT)()) == 1
+            and not _shared(t)
+        )
+
+    def take(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """A CPU tensor of ``shape`` and ``dtype`` with arbitrary contents: a free pooled one, or
+        a new one (pooled while fewer than ``keep`` are)."""
+        same = 0
+        for t in self._tensors:
+            if tuple(t.shape) == shape and t.dtype == dtype:
+                if self._is_free(t):
+                    return t
+                same += 1
+        self._tensors = [x for x in self._tensors if not _shared(x)]
+        t = torch.empty(shape, dtype=dtype)
+        if same >= self.keep:  # all busy: a tensor of its own, not pooled
+            return t
+        self._tensors.append(t)
+        if not self._free_refs:
+            self._is_free(t, calibrate=True)
+        return t
+
+
+_USE_COUNT = "_use_count"  # Tensor._use_count(): references to the tensor held in C++ too
+
+
+def _shared(t: torch.Tensor) -> bool:
+    """Whether ``t``'s memory was moved to shared memory (sent to another process)."""
+    return bool(t.untyped_storage().is_shared())
+
+
+def _storage_uses(t: torch.Tensor) -> int:
+    """How many tensors (and arrays) share ``t``'s memory, as the storage counts them."""
+    return int(torch._C._storage_Use_Count(t.untyped_storage()._cdata))
 
 
 def decode_column(reader: ShardReader, column: str, i: int) -> np.ndarray:

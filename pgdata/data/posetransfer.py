@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from pgdata.data.common import decode_column, normalise
+from pgdata.data.common import BufferPool, decode_column, normalise
 from pgdata.errors import InputFormatError
 from pgdata.shards.manifest import read_manifest
 from pgdata.shards.reader import ShardReader
@@ -157,37 +157,57 @@ class PoseCollate:
         heatmaps: render ``BP1``/``BP2`` here (in the worker). With False, call
             :func:`to_device` on the batch to normalise and render on the training device.
         sigma: Gaussian sigma in pixels.
+
+    The float tensors of a batch (``P1``, ``P2``, ``BP1``, ``BP2``) are written into buffers this
+    collate function reuses once nothing holds the batch any more (:class:`BufferPool`; each
+    worker has its own): no fresh 100 MB of heatmaps per batch.
     """
 
     def __init__(self, heatmaps: bool = True, sigma: float = DEFAULT_SIGMA) -> None:
         self.heatmaps = heatmaps
         self.sigma = sigma
+        self.buffers = BufferPool()
 
     def __call__(self, samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
         # default_collate stacks straight into shared memory inside a worker (no extra copy)
         batch: dict[str, Any] = default_collate(list(samples))
         if self.heatmaps:
-            return _finish(batch, self.sigma)
+            return _finish(batch, self.sigma, self.buffers)
         return batch
 
 
-def _finish(batch: dict[str, Any], sigma: float) -> dict[str, Any]:
-    h, w = batch["P1"].shape[-2:]
-    batch["P1"] = normalise(batch["P1"])
-    batch["P2"] = normalise(batch["P2"])
-    batch["BP1"] = render_heatmaps_torch(batch["K1"], (h, w), sigma)
-    batch["BP2"] = render_heatmaps_torch(batch["K2"], (h, w), sigma)
+def _finish(batch: dict[str, Any], sigma: float, buffers: BufferPool | None) -> dict[str, Any]:
+    """Normalise the images and render the heatmaps of a uint8 batch where it lives; into
+    ``buffers`` (CPU only) when given."""
+    p1 = batch["P1"]
+    b, c, h, w = p1.shape
+    j = batch["K1"].shape[1]
+
+    def out(shape: tuple[int, ...]) -> torch.Tensor | None:
+        return buffers.take(shape) if buffers is not None and p1.device.type == "cpu" else None
+
+    batch["P1"] = normalise(p1, out=out((b, c, h, w)))
+    batch["P2"] = normalise(batch["P2"], out=out((b, c, h, w)))
+    batch["BP1"] = render_heatmaps_torch(batch["K1"], (h, w), sigma, out=out((b, j, h, w)))
+    batch["BP2"] = render_heatmaps_torch(batch["K2"], (h, w), sigma, out=out((b, j, h, w)))
     return batch
+
+
+# to_device's buffers for CPU batches (one pool per process; CUDA has its caching allocator)
+_CPU_BUFFERS = BufferPool()
 
 
 def to_device(
     batch: dict[str, Any], device: str | torch.device, sigma: float = DEFAULT_SIGMA
 ) -> dict[str, Any]:
-    """Move a ``PoseCollate(heatmaps=False)`` batch to ``device``, normalise and render there."""
+    """Move a ``PoseCollate(heatmaps=False)`` batch to ``device``, normalise and render there.
+
+    On the CPU the float tensors go into reused buffers (see :class:`PoseCollate`).
+    """
     moved = {
         k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v)
         for k, v in batch.items()
     }
     if moved["P1"].dtype == torch.uint8:
-        return _finish(moved, sigma)
+        return _finish(moved, sigma, _CPU_BUFFERS)
     return moved
