@@ -57,6 +57,19 @@ def test_shared_buffers_leave_the_pool_and_copies_start_empty():
     assert not pickle.loads(pickle.dumps(PoseCollate())).buffers._tensors
 
 
+def test_inference_tensors_are_reused_only_in_inference_mode():
+    pool = BufferPool()
+    with torch.inference_mode():
+        t = pool.take(SHAPE)
+        ptr = t.data_ptr()
+        del t
+    outside = pool.take(SHAPE)
+    assert outside.data_ptr() != ptr and not outside.is_inference()
+    outside.fill_(1.0)  # an inference tensor would refuse this in-place write out here
+    with torch.inference_mode():
+        assert pool.take(SHAPE).data_ptr() == ptr
+
+
 def test_at_most_keep_buffers_of_a_shape_are_pooled():
     pool = BufferPool(keep=2)
     held = [pool.take(SHAPE) for _ in range(5)]

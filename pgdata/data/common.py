@@ -42,7 +42,8 @@ class BufferPool:
     view or autograd graph (the tensor's use count), no NumPy array or other tensor on its memory
     (the storage's use count), and never once it was moved to shared memory (a batch a worker
     sends lives on in the main process). So keeping a batch (gradient accumulation) is safe: its
-    tensors stay busy and the pool makes new ones. At most ``keep`` tensors of each shape are
+    tensors stay busy and the pool makes new ones. A tensor made under ``torch.inference_mode`` is
+    only reused there (and an ordinary one only outside). At most ``keep`` tensors of each shape are
     pooled: with the default 4, a loop that holds the previous batch while the next one is made
     (``batch = next(it)``) reuses the same buffers all along, two images and two heatmap tensors
     per batch.
@@ -78,8 +79,9 @@ class BufferPool:
         """A CPU tensor of ``shape`` and ``dtype`` with arbitrary contents: a free pooled one, or
         a new one (pooled while fewer than ``keep`` are)."""
         same = 0
+        inference = torch.is_inference_mode_enabled()  # inference tensors stay in inference mode
         for t in self._tensors:
-            if tuple(t.shape) == shape and t.dtype == dtype:
+            if tuple(t.shape) == shape and t.dtype == dtype and t.is_inference() == inference:
                 if self._is_free(t):
                     return t
                 same += 1
