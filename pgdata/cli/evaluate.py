@@ -33,7 +33,9 @@ PATH = click.Path(exists=True, path_type=Path)
 )
 @click.option("--run", type=DIR, help="Run folder of `pgdata train` (its newest checkpoint).")
 @click.option("--checkpoint", type=PATH, help="A checkpoint file (instead of or with --run).")
-@click.option("--data", type=DIR, help="Shard folder to generate from (with --run).")
+@click.option(
+    "--data", "--source", "data", type=DIR, help="Shard folder to generate from (with --run)."
+)
 @click.option("--pred", type=DIR, help="Folder of generated images (folder mode, with --gt).")
 @click.option("--gt", type=DIR, help="Folder of ground-truth images, matched by file name.")
 @click.option(
