@@ -13,14 +13,17 @@ from skimage.metrics import structural_similarity
 from pgdata.metrics.folders import FolderScoreConfig, score_folders
 from pgdata.metrics.lpips import load_lpips_alex, lpips_preset
 from pgdata.metrics.tryon import hrviton_ssim, pil_grey
-from tests.metrics_images import (
+from tests.metrics_images import (  # noqa: F401  (one_thread is a fixture)
     degrade,
+    one_thread,
     pair_folders,
     person,
     random_image,
     random_weights_dir,
     to_batch,
 )
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_grey_is_pillows_convert_l() -> None:
