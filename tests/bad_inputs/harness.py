@@ -9,6 +9,7 @@ growing by more than :data:`MEMORY_MB` (an unbounded allocation).
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import resource
 import signal
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from hypothesis import settings
 
@@ -74,3 +76,37 @@ def profile(most: int | None = None) -> settings:
     if most is not None and chosen.max_examples > most:
         return settings(chosen, max_examples=most)
     return chosen
+
+
+def _child(conn: Any, call: Callable[[], object]) -> None:
+    try:
+        call()
+        conn.send(("ok", ""))
+    except PgdataError as e:
+        conn.send(("pgdata", str(e)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    conn.close()
+
+
+def check_apart(reader: str, path: Path, call: Callable[[], object]) -> None:
+    """:func:`check_reader` with ``call`` in a forked child: a loop inside a C library (which no
+    signal interrupts) fails the case as a hang instead of hanging the suite."""
+    COUNTS[reader] += 1
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, call), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        if not receive.poll(HANG_S):
+            raise Hang(f"{reader}: no answer after {HANG_S} s on {path}")
+        kind, text = receive.recv()
+    finally:
+        proc.kill()
+        proc.join()
+        receive.close()
+    if kind == "pgdata":
+        ERRORS[reader] += 1
+        assert str(path) in text, f"{reader}: the error does not name {path}: {text}"
+    assert kind != "error", f"{reader}: {text}"

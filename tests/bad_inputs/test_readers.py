@@ -9,6 +9,7 @@ verify`` reports it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -33,13 +34,14 @@ from pgdata.io.items_jsonl import read_items
 from pgdata.io.openpose import read_openpose
 from pgdata.io.pose_csv import read_annotations, read_pairs
 from pgdata.io.viton import read_parse_png
+from pgdata.shards import verify
 from pgdata.shards.encode import prepare_jpeg
 from pgdata.shards.manifest import MANIFEST, read_manifest
 from pgdata.shards.reader import ShardReader
 from pgdata.shards.verify import verify_shards
 from pgdata.training.config import load_train_config
 from tests.bad_inputs import strategies as bs
-from tests.bad_inputs.harness import check_reader, profile
+from tests.bad_inputs.harness import check_apart, check_reader, profile
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +188,7 @@ def test_hdf5_shard(st_data, valid, tmp_path_factory):
         finally:
             reader.close()
 
-    check_reader("HDF5 shard", path, lambda: read_all(ShardReader(path)))
+    check_apart("HDF5 shard", path, lambda: read_all(ShardReader(path)))
     changed = data != valid["shard"]
     checked = ShardReader(path, expect=entry, verify_sha256=True)
     if changed:  # never served as good
@@ -205,3 +207,25 @@ def test_manifest(st_data, valid, tmp_path_factory):
     path = _file(folder, MANIFEST, data)
     check_reader("manifest", path, lambda: read_manifest(folder))
     check_reader("manifest (verify)", path, lambda: verify_shards(folder))
+
+
+# one byte inserted into the valid shard (found by the long profile): libhdf5 then loops forever
+# in H5HG__cache_heap_deserialize while reading the schema attribute
+HEAP_LOOP = (11678, b"\xea")
+VALID_SHARD_SHA256 = "ffaf4a3bb6c257a13441b88731cc9f295cca794c07de12f3f01919074db8ee1c"
+
+
+def test_a_shard_libhdf5_cannot_read_never_hangs_pgdata(valid, tmp_path, monkeypatch):
+    if hashlib.sha256(valid["shard"]).hexdigest() != VALID_SHARD_SHA256:
+        pytest.skip("the valid shard's bytes changed (another h5py?): the case no longer applies")
+    at, byte = HEAP_LOOP
+    (tmp_path / MANIFEST).write_bytes(valid["manifest"])
+    path = _file(tmp_path, "train-00000.h5", valid["shard"][:at] + byte + valid["shard"][at:])
+    monkeypatch.setattr(verify, "PARSE_TIMEOUT_S", 3.0)
+    faults = verify_shards(tmp_path).faults  # parsed apart, given up after the timeout
+    assert (
+        faults[-1] == "train-00000.h5: damaged beyond reading (libhdf5 gave no answer or crashed)"
+    )
+    entry = read_manifest(tmp_path).shards[0]
+    with pytest.raises(PgdataError, match=r"18620 bytes, manifest\.json says 18619"):  # not parsed
+        len(ShardReader(path, expect=entry, verify_sha256=True))
