@@ -18,7 +18,7 @@ drops when the process ends however it ends, so:
 - a lock written on another host cannot be checked from here: it is refused with a message that
   says to delete the file once that run is over;
 - the lock is released (file removed, ``flock`` dropped) when the ``with`` block ends, also on an
-  exception.
+  exception; a folder the lock created is removed again when it is still empty.
 
 The lock is re-entrant within one process (a pipeline that locks a folder may run a stage that
 locks it again). Forked workers inherit the open file, so a build's lock stays held while its
@@ -65,6 +65,7 @@ class FolderLock:
     holder: dict[str, Any]
     took_over: dict[str, Any] | None = None  # the stale lock this one replaced
     depth: int = 1
+    created: bool = False  # the folder did not exist: removed again on release if left empty
 
     @property
     def token(self) -> str:
@@ -148,6 +149,7 @@ def _try_lock(path: Path) -> int | None:
 
 
 def _acquire(folder: Path, command: str) -> FolderLock:
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -186,13 +188,16 @@ def _acquire(folder: Path, command: str) -> FolderLock:
     except BaseException:
         os.close(fd)
         raise
-    return FolderLock(folder, fd, holder, took_over=old or None)
+    return FolderLock(folder, fd, holder, took_over=old or None, created=created)
 
 
 def _release(lock: FolderLock) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(lock.folder / LOCK_NAME)  # first: a waiting process then locks a new file
     os.close(lock.fd)
+    if lock.created:  # a command that failed before writing anything leaves no folder behind
+        with contextlib.suppress(OSError):
+            lock.folder.rmdir()
 
 
 @contextlib.contextmanager
