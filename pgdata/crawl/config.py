@@ -239,6 +239,11 @@ def parse_store(data: Mapping[str, Any], source: Path | None = None) -> StoreCon
         for u in out:
             if not re.match(r"https?://[^/\s]+", u):
                 raise fail(key, "absolute http(s) URLs", u)
+            try:  # what urllib rejects later (a bracket in the host, a bad port) fails here
+                parts = urlsplit(u)
+                _ = parts.hostname, parts.port
+            except ValueError as e:
+                raise fail(key, f"absolute http(s) URLs ({e})", u) from None
         return out
 
     categories: list[tuple[str, tuple[str, ...]]] = []

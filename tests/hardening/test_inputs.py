@@ -327,6 +327,19 @@ def test_image_url_rewrite_with_a_missing_group_is_refused_at_load():
         parse_store(store)
 
 
+def test_a_malformed_store_url_is_refused_at_load():
+    store = {
+        "name": "s",
+        "allowed_domains": ["s.example"],
+        "start_urls": ["https://[s.example/"],  # found by the bad-input suite's long profile
+        "product_url": "/p/",
+    }
+    with pytest.raises(
+        ConfigError, match=r"start_urls: expected absolute http\(s\) URLs \(Invalid IPv6"
+    ):
+        parse_store(store)
+
+
 def test_file_size_limit_during_a_build_is_one_line(hard_pairs, tmp_path, runner):
     out = tmp_path / "shards"
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
