@@ -147,6 +147,12 @@ def _prefixes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     help="viton-hd: give each person a seeded random other garment (unpaired lists) instead of its own.",
 )
 @workers_option("Processes for image conversion.")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Also read tree images that are symbolic links to files outside --source "
+    "(refused otherwise).",
+)
 def build_pairs(
     dataset: Dataset | Literal["viton-hd"],
     source: Path | None,
@@ -170,6 +176,7 @@ def build_pairs(
     strict: bool,
     unpaired: bool,
     workers: int,
+    follow_symlinks: bool,
 ) -> None:
     """Write the pair lists PATN, GFLA and DPTN read, byte-compatible with the published CSVs.
 
@@ -214,6 +221,7 @@ def build_pairs(
         rule=rule,
         strict=strict,
         workers=workers,
+        follow_symlinks=follow_symlinks,
     )
     run_job(
         lambda update: run_build_pairs(cfg, progress=update),

@@ -206,6 +206,28 @@ def test_symlinks_out_of_the_source_need_follow_symlinks(pairs_copy, tmp_path):
     assert name in _stored_names(out)
 
 
+def test_build_pairs_tree_images_must_stay_inside_the_source(sample_tree, tmp_path):
+    tree = Path(shutil.copytree(sample_tree, tmp_path / "tree"))
+    image = sorted((tree / "img").rglob("*.jpg"))[0]
+    rel = image.relative_to(tree).as_posix()
+    outside = tmp_path / "elsewhere" / image.name
+    outside.parent.mkdir()
+    shutil.copyfile(image, outside)
+    image.unlink()
+    image.symlink_to(outside)
+    out = tmp_path / "pairs"
+    run_build_pairs(BuildPairsConfig(dataset="deepfashion", root=tree, out=out))
+    reasons = dict(read_rejected_csv(out / "rejected.csv"))
+    assert (
+        reasons[rel]
+        == "symbolic link to a file outside the source folder (pass --follow-symlinks to allow)"
+    )
+    run_build_pairs(
+        BuildPairsConfig(dataset="deepfashion", root=tree, out=out, follow_symlinks=True)
+    )
+    assert rel not in dict(read_rejected_csv(out / "rejected.csv"))
+
+
 # ----------------------------------------------------------------------- 6. unchecked values
 
 BAD_VALUES = [

@@ -94,6 +94,7 @@ class BuildPairsConfig:
     rule: PairRule = field(default_factory=PairRule)
     strict: bool = False
     workers: int = 1
+    follow_symlinks: bool = False  # read tree files that are links to places outside ``root``
 
     def __post_init__(self) -> None:
         files = self.annotations_train is not None or self.annotations_test is not None

@@ -17,6 +17,7 @@ import numpy as np
 
 from pgdata.errors import ConfigError, InputFormatError
 from pgdata.io import inshop
+from pgdata.io.files import SourceRoot
 from pgdata.io.images import image_size
 from pgdata.io.openpose import best_person, read_openpose
 from pgdata.io.pose_csv import SPLITS, read_annotations
@@ -184,6 +185,22 @@ def scan_deepfashion(
     return out
 
 
+def _inside(
+    images: list[TreeImage], root: SourceRoot, rejected: list[tuple[str, str]]
+) -> list[TreeImage]:
+    """The images (and parsing maps) whose files lie inside the tree; the others rejected."""
+    kept = []
+    for img in images:
+        problem = root.problem(img.path)
+        if problem is None and img.parsing is not None and root.problem(img.parsing):
+            problem = f"parsing map: {root.problem(img.parsing)}"
+        if problem is None:
+            kept.append(img)
+        else:
+            rejected.append((img.rel, problem))
+    return kept
+
+
 def scan_market(root: Path, rejected: list[tuple[str, str]]) -> list[TreeImage]:
     out = []
     for split, folder in (("train", "bounding_box_train"), ("test", "bounding_box_test")):
@@ -209,6 +226,7 @@ def rows_from_tree(
         images = scan_deepfashion(cfg, root, rejected)
     else:
         images = scan_market(root, rejected)
+    images = _inside(images, SourceRoot.of(root, follow_symlinks=cfg.follow_symlinks), rejected)
     kp_path = cfg.keypoints or root / "keypoints.csv"
     if not kp_path.exists():
         raise InputFormatError(
