@@ -20,28 +20,32 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/pgdata sample $(DEMO)/inshop
-	$(VENV)/bin/pgdata build-pairs --dataset deepfashion --root $(DEMO)/inshop --out $(DEMO)/pairs --images 256x176
+	$(VENV)/bin/pgdata sample --out $(DEMO)/inshop
+	$(VENV)/bin/pgdata build-pairs --dataset deepfashion --source $(DEMO)/inshop --out $(DEMO)/pairs --images 256x176
 	$(VENV)/bin/pgdata preview pairs $(DEMO)/pairs --out $(DEMO)/pairs.html
-	$(VENV)/bin/pgdata build --recipe pipelines/deepfashion.toml --source $(DEMO)/pairs --out $(DEMO)/shards --overwrite
+	$(VENV)/bin/pgdata build --recipe deepfashion --source $(DEMO)/pairs --out $(DEMO)/shards --overwrite
 	$(VENV)/bin/pgdata verify $(DEMO)/shards
 	$(VENV)/bin/pgdata info $(DEMO)/shards
-	$(VENV)/bin/pgdata sample $(DEMO)/tryon --kind tryon
-	$(VENV)/bin/pgdata tryon $(DEMO)/tryon --recipe pipelines/viton-hd.toml --profile
+	$(VENV)/bin/pgdata sample --out $(DEMO)/tryon --kind tryon
+	$(VENV)/bin/pgdata tryon $(DEMO)/tryon --recipe viton-hd --profile
 	$(VENV)/bin/pgdata preview tryon $(DEMO)/tryon --out $(DEMO)/tryon.html
-	$(VENV)/bin/pgdata build --recipe pipelines/viton-hd.toml --source $(DEMO)/tryon --out $(DEMO)/tryon-shards --overwrite
+	$(VENV)/bin/pgdata build --recipe viton-hd --source $(DEMO)/tryon --out $(DEMO)/tryon-shards --overwrite
 	$(VENV)/bin/pgdata info $(DEMO)/tryon-shards
+	rm -rf $(DEMO)/shop $(DEMO)/garments
+	$(VENV)/bin/pgdata demo-shop --out $(DEMO)/shop --crawl
+	$(VENV)/bin/pgdata garments $(DEMO)/shop/crawl --out $(DEMO)/garments --size 512x384
+	$(VENV)/bin/pgdata verify $(DEMO)/garments/shards
 	rm -rf $(DEMO)/run
-	$(VENV)/bin/pgdata train --config tiny --data $(DEMO)/shards --out $(DEMO)/run --device cpu
-	$(VENV)/bin/pgdata sample $(DEMO)/facades --kind aligned --ids 16 --size 64x64
+	$(VENV)/bin/pgdata train --config tiny --source $(DEMO)/shards --out $(DEMO)/run --device cpu
+	$(VENV)/bin/pgdata sample --out $(DEMO)/facades --kind aligned --ids 16 --size 64x64
 	$(VENV)/bin/pgdata build --recipe aligned --source $(DEMO)/facades --out $(DEMO)/aligned-shards --overwrite
-	$(VENV)/bin/pgdata sample $(DEMO)/faces --kind faces --ids 16 --size 64x64
+	$(VENV)/bin/pgdata sample --out $(DEMO)/faces --kind faces --ids 16 --size 64x64
 	$(VENV)/bin/pgdata build --recipe faces --source $(DEMO)/faces --out $(DEMO)/face-shards --image-size 64x64 --overwrite
 	$(VENV)/bin/pgdata masks --n 100 --size 64 --out $(DEMO)/masks --overwrite
 	rm -rf $(DEMO)/run-patn $(DEMO)/run-pix2pix $(DEMO)/run-dmfn
-	$(VENV)/bin/pgdata train --config tiny-patn --data $(DEMO)/shards --out $(DEMO)/run-patn --device cpu
-	$(VENV)/bin/pgdata train --config tiny-pix2pix --data $(DEMO)/aligned-shards --out $(DEMO)/run-pix2pix --device cpu
-	$(VENV)/bin/pgdata train --config tiny-dmfn --data $(DEMO)/face-shards --out $(DEMO)/run-dmfn --device cpu --set mask_set=$(DEMO)/masks
+	$(VENV)/bin/pgdata train --config tiny-patn --source $(DEMO)/shards --out $(DEMO)/run-patn --device cpu
+	$(VENV)/bin/pgdata train --config tiny-pix2pix --source $(DEMO)/aligned-shards --out $(DEMO)/run-pix2pix --device cpu
+	$(VENV)/bin/pgdata train --config tiny-dmfn --source $(DEMO)/face-shards --out $(DEMO)/run-dmfn --device cpu --set mask_set=$(DEMO)/masks
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
@@ -50,6 +54,8 @@ demo: $(STAMP)
 	@echo "  try-on dataset        $(DEMO)/tryon (test/, test_pairs.txt, profile.json)"
 	@echo "  try-on preview        $(DEMO)/tryon.html"
 	@echo "  try-on shards         $(DEMO)/tryon-shards"
+	@echo "  demo shop crawl       $(DEMO)/shop/crawl (fixture_shop/items.jsonl, files/, crawl-report.json)"
+	@echo "  garment set + shards  $(DEMO)/garments (cloth/, cloth-mask/, garments.jsonl, shards/)"
 	@echo "  training run          $(DEMO)/run (config.json, ckpt-*.pt, log.jsonl, samples/*.png, tb/)"
 	@echo "  more families         $(DEMO)/run-patn, $(DEMO)/run-pix2pix (facades-like A|B), $(DEMO)/run-dmfn (faces + masks)"
 
