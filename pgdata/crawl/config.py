@@ -315,6 +315,7 @@ def parse_store(data: Mapping[str, Any], source: Path | None = None) -> StoreCon
 
 def check_selector(selector: str) -> None:
     """Raise ``ValueError`` when ``selector`` (CSS, or ``xpath:...``) does not compile."""
+    from cssselect import SelectorError
     from parsel import Selector
 
     probe = Selector(text="<html></html>")
@@ -323,7 +324,7 @@ def check_selector(selector: str) -> None:
             probe.xpath(selector[len("xpath:") :])
         else:
             probe.css(selector)
-    except (SyntaxError, ValueError) as e:  # cssselect's errors are SyntaxErrors
+    except (SyntaxError, ValueError, SelectorError) as e:  # an unknown pseudo-class is neither
         raise ValueError(str(e)) from None
 
 

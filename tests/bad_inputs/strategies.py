@@ -20,7 +20,7 @@ JSON_TOKENS = (
 TOML_TOKENS = (
     b"=", b"[", b"]", b'"', b"'''", b"\n[build]\n", b"\n[[x]]\n", b"nan", b"inf", b"-inf", b"-1",
     b"0", b"1e400", b"0x", b"true", b"\xff", b"[" * 3000, b"a.b.c = 1\n", b"workers = 0\n",
-    b"https://[", b":99999", b"://", b"(?P<", b"\\9",
+    b"https://[", b":99999", b"://", b"(?P<", b"\\9", b":a()", b"::attr(", b"xpath:/[",
 )  # fmt: skip
 TEXT_TOKENS = (
     b" ", b"\n", b"train", b"query", b"gallery", b"-1", b"99999999999999999999",

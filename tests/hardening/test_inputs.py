@@ -349,6 +349,17 @@ def test_image_url_rewrite_with_a_missing_group_is_refused_at_load():
         parse_store(store)
 
 
+def test_a_selector_cssselect_cannot_translate_is_refused_at_load():
+    store = {
+        "name": "s",
+        "allowed_domains": ["s.example"],
+        "start_urls": ["https://s.example/"],
+        "listing": {"product_links": ":a()"},  # found by the bad-input suite's long profile
+    }
+    with pytest.raises(ConfigError, match=r"listing\.product_links: expected a valid CSS selector"):
+        parse_store(store)
+
+
 def test_a_malformed_store_url_is_refused_at_load():
     store = {
         "name": "s",
