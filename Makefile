@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DEMO   := demo-out
 
-.PHONY: install demo test lint typecheck format bench wheel clean
+.PHONY: install demo test test-browser lint typecheck format bench wheel clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pgdata train --config tiny-patn --source $(DEMO)/shards --out $(DEMO)/run-patn --device cpu
 	$(VENV)/bin/pgdata train --config tiny-pix2pix --source $(DEMO)/aligned-shards --out $(DEMO)/run-pix2pix --device cpu
 	$(VENV)/bin/pgdata train --config tiny-dmfn --source $(DEMO)/face-shards --out $(DEMO)/run-dmfn --device cpu --set mask_set=$(DEMO)/masks
+	$(VENV)/bin/pgdata eval --run $(DEMO)/run --source $(DEMO)/shards --out $(DEMO)/eval --device cpu --pad-white 256 --speed
+	$(VENV)/bin/pgdata eval --run $(DEMO)/run-dmfn --source $(DEMO)/face-shards --out $(DEMO)/eval-dmfn --device cpu --mask-set $(DEMO)/masks
 	@echo "demo outputs:"
 	@echo "  sample In-shop tree   $(DEMO)/inshop"
 	@echo "  pair lists + images   $(DEMO)/pairs"
@@ -57,6 +59,7 @@ demo: $(STAMP)
 	@echo "  demo shop crawl       $(DEMO)/shop/crawl (fixture_shop/items.jsonl, files/, crawl-report.json)"
 	@echo "  garment set + shards  $(DEMO)/garments (cloth/, cloth-mask/, garments.jsonl, shards/)"
 	@echo "  training run          $(DEMO)/run (config.json, ckpt-*.pt, log.jsonl, samples/*.png, tb/)"
+	@echo "  evaluation report     $(DEMO)/eval/index.html (metrics.json, generated/, target/; inpainting: $(DEMO)/eval-dmfn/index.html)"
 	@echo "  more families         $(DEMO)/run-patn, $(DEMO)/run-pix2pix (facades-like A|B), $(DEMO)/run-dmfn (faces + masks)"
 
 lint: $(STAMP)
@@ -72,6 +75,12 @@ format: $(STAMP)
 
 test: lint typecheck
 	$(VENV)/bin/pytest
+
+# the browser-marked tests (the HTML report in headless Chromium); installs Debian's chromium when missing
+test-browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+	$(VENV)/bin/pytest -m browser
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_heatmaps.py
