@@ -2,5 +2,6 @@
 
 Importing this package does not import Scrapy or a Twisted reactor; :mod:`pgdata.crawl.spider`,
 :mod:`pgdata.crawl.pipelines` and :mod:`pgdata.crawl.middlewares` do (``pgdata crawl`` loads them
-inside its run). :mod:`pgdata.crawl.config` and :mod:`pgdata.crawl.extract` need only parsel.
+inside its run). :mod:`pgdata.crawl.config` needs only parsel, :mod:`pgdata.crawl.extract` parsel, extruct and
+price-parser.
 """

@@ -26,8 +26,8 @@ class StoredImage:
 class GarmentItem:
     """A product page's fields; ``image_urls`` feeds the files pipeline, ``images`` its results.
 
-    ``field_sources`` says where each field came from: ``jsonld``, ``opengraph``, ``selector``
-    or ``listing`` (the crawl category).
+    ``field_sources`` says where each field came from: ``jsonld``, ``microdata``, ``rdfa``,
+    ``breadcrumb``, ``opengraph``, ``selector`` or ``listing`` (the crawl category).
     """
 
     store: str
