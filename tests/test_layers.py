@@ -16,11 +16,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pgdata"
 
-BASE = {"errors", "labels", "parallel"}  # import nothing from pgdata; anything may import them
+# import nothing from pgdata but each other; anything may import them
+BASE = {"errors", "labels", "parallel", "executor"}
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "labels": set(),
     "parallel": set(),
+    "executor": {"errors", "parallel"},  # where tasks run: here, a process pool, Dask
     "stages": {"labels", "errors"},  # pure kernels
     "io": {"stages"} | BASE,  # files of source formats
     "config": BASE,  # TOML recipes and bundled files

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from pgdata.config import BundledKind, resolve_bundled
 from pgdata.errors import ConfigError
+from pgdata.executor import DEFAULT_RETRIES
 
 __all__ = [
     "DIR",
@@ -254,6 +255,34 @@ def workers_option(help: str = "Processes.", *, default: int | None = 1) -> Deco
         show_default=default is not None,
         help=help,
     )
+
+
+def dask_options(what: str = "shard", *, recipe: bool = True) -> Decorator:
+    """``--dask ADDRESS`` and ``--dask-retries N`` (:mod:`pgdata.executor`). With ``recipe``
+    both default to None (the recipe's ``dask`` / ``dask_retries``, else local processes and
+    :data:`~pgdata.executor.DEFAULT_RETRIES`)."""
+    retries_help = f"With --dask: resubmit a failed {what} task up to N times."
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option(
+            "--dask-retries",
+            "dask_retries",
+            type=click.IntRange(min=0),
+            default=None if recipe else DEFAULT_RETRIES,
+            show_default=not recipe,
+            help=retries_help + (f"  [recipe, else {DEFAULT_RETRIES}]" if recipe else ""),
+        )(f)
+        return click.option(
+            "--dask",
+            "dask",
+            metavar="ADDRESS",
+            default=None,
+            help=f"Run the {what} tasks on Dask: local:N (a local cluster of N worker "
+            "processes), a scheduler address (tcp://host:8786) or a scheduler file (.json); the "
+            "folders must be on a filesystem every worker sees. Needs the dask extra.",
+        )(f)
+
+    return decorate
 
 
 def quality_option(

@@ -12,6 +12,7 @@ from pgdata.cli._common import (
     SizeHW,
     SizeWH,
     choice_option,
+    dask_options,
     examples,
     make_config,
     old_spelling,
@@ -92,6 +93,7 @@ def _size(ctx: click.Context, param: click.Parameter, value: tuple[int, int]) ->
 )
 @quality_option()
 @workers_option()
+@dask_options("garment shard", recipe=False)
 @shown_option(
     "--shard-mb",
     type=click.FloatRange(min=0.001),

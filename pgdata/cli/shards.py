@@ -12,6 +12,7 @@ from pgdata.cli._common import (
     DIR,
     SizeHW,
     bundled_option,
+    dask_options,
     echo_result,
     examples,
     out_dir_option,
@@ -35,7 +36,7 @@ _FOLDER_KINDS = ("aligned", "faces")
 EXAMPLES = """\b
 Examples:
   pgdata build --recipe deepfashion --source data/fashion --out shards/fashion
-  pgdata build --recipe viton-hd --source VITON-HD --out shards/viton
+  pgdata build --recipe viton-hd --source VITON-HD --out shards/viton --dask tcp://head:8786
   pgdata build --recipe aligned --source facades --out shards/facades --strict
   pgdata build --recipe faces --source celeba-hq --out shards/faces --image-size 256x256
 """
@@ -60,6 +61,7 @@ Examples:
 @workers_option(
     "Processes writing shards in parallel (one writer per file).  [recipe, else 1]", default=None
 )
+@dask_options("shard (and try-on stage)")
 @click.option(
     "--shard-mb",
     type=click.FloatRange(min=0.001),
@@ -129,7 +131,9 @@ def build(
     a build-pairs folder, or try-on (pipelines/viton-hd.toml: runs the missing preprocessing stages on
     the VITON-HD root SOURCE, then one record per pair-list line).
 
-    Shards are written to NAME.<pid>.partial and renamed when complete; manifest.json comes last.
+    Shards are written to NAME.<pid>-<random>.partial and renamed when complete; manifest.json
+    comes last. With --dask the shard tasks (and a try-on recipe's stage work) run on a Dask
+    cluster instead of local processes: the same shards, the same manifest.
     Rerun the same command after a crash to resume: complete shards whose bytes are the ones
     recorded when they were written are kept and the manifest is the same as an uninterrupted
     build's. One build per OUT at a time (OUT/.pgdata-lock). Bad items are repaired or listed in
@@ -168,11 +172,13 @@ def build(
             shard_mb=flags["shard_mb"],
             jpeg_quality=flags["jpeg_quality"],
             workers=flags["workers"],
+            dask=flags["dask"],
+            dask_retries=flags["dask_retries"],
         )
         run_job(
             lambda update: run_build_tryon(tryon_cfg, progress=update),
             desc="build",
-            notes=lambda r: [*r.notes, *([r.stages.summary()] if r.stages else [])],
+            notes=lambda r: [*r.notes, *([r.stages.summary()] if r.stages else []), r.times()],
             lines=lambda r: r.shards,
         )
         return
@@ -190,7 +196,7 @@ def build(
     run_job(
         lambda update: run_build(cfg, progress=update),
         desc="build",
-        notes=lambda r: r.notes,
+        notes=lambda r: [*r.notes, r.times()],
         lines=lambda r: r.shards,
     )
 
@@ -219,12 +225,15 @@ def _build_folder(
         "strict": strict,
         "shard_mb": flags["shard_mb"],
         "workers": flags["workers"],
+        "dask": flags["dask"],
+        "dask_retries": flags["dask_retries"],
     }
     if spec.kind == "aligned":
         aligned = config_from_mapping(AlignedBuildConfig, table, **common)
         run_job(
             lambda update: run_build_aligned(aligned, progress=update),
             desc="build",
+            notes=lambda r: [r.times()],
             lines=lambda r: r.shards,
         )
         return
@@ -242,6 +251,7 @@ def _build_folder(
     run_job(
         lambda update: run_build_faces(faces, progress=update),
         desc="build",
+        notes=lambda r: [r.times()],
         lines=lambda r: r.shards,
     )
 

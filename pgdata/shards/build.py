@@ -5,8 +5,9 @@ Every shard kind (pose transfer, try-on, garments, and the kinds to come) builds
 1. **plan**: cut the records into shards with :func:`pack` (size rollover, never mixing splits),
    name them with :func:`shard_file`, and give each a :class:`PlannedShard` whose spec hash
    covers everything that decides its bytes, plus one picklable task: a :class:`Plan`;
-2. **write**: a module-level ``write(task) -> dict`` (it may run in another process) collects the
-   shard's columns into a :class:`ShardContent` and returns its :meth:`ShardContent.write`;
+2. **write**: a module-level ``write(task) -> dict`` (it may run in another process, or on a
+   Dask worker on another machine: paths in tasks are absolute) collects the shard's columns
+   into a :class:`ShardContent` and returns its :meth:`ShardContent.write`;
 3. **run and finish**: :func:`build_shards` locks the output folder (one writer per folder,
    :mod:`pgdata.io.lock`), keeps the complete shards of an interrupted build whose bytes are
    the ones recorded when they were written, writes the rest
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from pgdata import __version__
+from pgdata.executor import Executor, Timings
 from pgdata.io.lock import folder_lock
 from pgdata.io.reports import REJECTED_CSV, write_rejected_csv
 from pgdata.shards.manifest import Manifest, ShardEntry, write_manifest
@@ -182,6 +184,8 @@ def build_shards(
     dropped_before: int = 0,
     inputs_prefix: bytes = b"",
     command: str | None = None,
+    executor: Executor | None = None,
+    timings: Timings | None = None,
 ) -> Built:
     """Run ``plan`` into ``out`` and finish it: ``rejected.csv``, then ``manifest.json``.
 
@@ -198,18 +202,26 @@ def build_shards(
             listed before the shards' own.
         inputs_prefix: what the job read before sharding (e.g. the pair CSVs); the manifest's
             inputs sha256 hashes it and then every shard's inputs hash, in plan order.
+        executor: where the shard tasks run (:mod:`pgdata.executor`: this process, a local
+            pool, a Dask cluster); default a local pool of ``workers`` processes. The result is
+            the same whichever runs them: the same shard bytes, the same manifest.
+        timings: receives the seconds of ``shards`` (keep and write) and ``manifest``.
     """
+    timings = timings or Timings()
     with folder_lock(out, command) as lock:
-        run = run_plan(
-            out,
-            plan,
-            write,
-            overwrite=overwrite,
-            workers=workers,
-            progress=progress,
-            token=lock.token,
-        )
-        built = _finish(out, plan, run, schema, rejected_before, dropped_before, inputs_prefix)
+        with timings.step("shards"):
+            run = run_plan(
+                out,
+                plan,
+                write,
+                overwrite=overwrite,
+                workers=workers,
+                progress=progress,
+                token=lock.token,
+                executor=executor,
+            )
+        with timings.step("manifest"):
+            built = _finish(out, plan, run, schema, rejected_before, dropped_before, inputs_prefix)
     note = lock.note()
     built.notes = [note] if note else []
     return built

@@ -12,7 +12,9 @@ folder's lock held, see :mod:`pgdata.io.lock`):
    (``build-shards.jsonl``, else the previous manifest) and its stored spec hash matches; a shard
    whose bytes changed since is rebuilt and reported (:attr:`BuildRun.rebuilt`), never blessed;
 4. removes the manifest before the first shard is rewritten, writes the missing shards (one
-   process per shard with ``workers > 1``) and deletes shards of earlier plans.
+   task per shard, run by an :class:`~pgdata.executor.Executor`: this process, a local process
+   pool or a Dask cluster), removes the partial files of writers that died, and deletes shards
+   of earlier plans.
 
 A writer records each shard's sha256 in ``build-shards.jsonl`` just before it renames the shard
 into place, and only while its build still holds the folder's lock: a worker left over from a
@@ -29,6 +31,7 @@ import contextlib
 import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +40,10 @@ from typing import Any
 import h5py
 
 from pgdata.errors import InputFormatError, PgdataError
+from pgdata.executor import Executor, LocalExecutor
 from pgdata.io.atomic import atomic_write_text, write_error
 from pgdata.io.lock import check_holder
 from pgdata.io.reports import REJECTED_CSV
-from pgdata.parallel import parallel_map
 from pgdata.shards.manifest import MANIFEST, read_manifest
 from pgdata.shards.writer import ATTR_PREFIX, PARTIAL, file_sha256
 
@@ -48,8 +51,9 @@ __all__ = ["JOURNAL", "PLAN", "BuildRun", "Plan", "PlannedShard", "publisher", "
 
 PLAN = "build-plan.json"
 JOURNAL = "build-shards.jsonl"  # one {"file", "sha256"} line per shard, written before its rename
-# (out folder resolved, lock token) of the build this process writes for; set in each worker
-_GUARD: tuple[str, str] | None = None
+# (out folder resolved, lock token) of the build the current thread writes for, set around each
+# task (per thread: a Dask worker may run several tasks at once in threads)
+_GUARD = threading.local()
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def publisher(out: Path, file: str) -> Callable[[str], None]:
     the build holding ``out`` (when it runs under :func:`run_plan`), then record the sha256."""
 
     def publish(sha256: str) -> None:
-        guard = _GUARD
+        guard: tuple[str, str] | None = getattr(_GUARD, "build", None)
         if guard is not None and guard[0] == os.path.realpath(out):
             check_holder(out, guard[1])
         _append_journal(out, file, sha256)
@@ -144,13 +148,12 @@ def publisher(out: Path, file: str) -> Callable[[str], None]:
 
 @contextlib.contextmanager
 def _writing_for(out: Path, token: str | None) -> Iterator[None]:
-    global _GUARD
-    before = _GUARD
-    _GUARD = (os.path.realpath(out), token) if token else None
+    before = getattr(_GUARD, "build", None)
+    _GUARD.build = (os.path.realpath(out), token) if token else None
     try:
         yield
     finally:
-        _GUARD = before
+        _GUARD.build = before
 
 
 def _guarded(
@@ -212,13 +215,17 @@ def run_plan(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     token: str | None = None,
+    executor: Executor | None = None,
 ) -> BuildRun:
     """Keep the complete shards of ``plan`` in ``out``, write the rest (see the module doc).
 
-    ``write(task)`` must be a module-level function (it may run in another process) and return
-    the shard's result dict with ``file``; ``progress(records)`` follows each written shard.
+    ``write(task)`` must be a module-level function (it may run in another process, on another
+    machine) and return the shard's result dict with ``file``; ``progress(records)`` follows
+    each written shard. The shards are written by ``executor`` (default: a
+    :class:`~pgdata.executor.LocalExecutor` of ``workers`` processes), one task per shard.
     ``token`` is the folder lock's (:class:`pgdata.io.lock.FolderLock`): writers publish a shard
-    only while it still holds the folder.
+    only while it still holds the folder. Partial files of writers that died or failed (a
+    killed Dask worker, an error) are removed when the run ends, whatever the outcome.
     """
     shards = plan.shards
     plan_doc = {
@@ -253,10 +260,14 @@ def run_plan(
     if todo:
         (out / MANIFEST).unlink(missing_ok=True)  # it would list shards about to change
     guarded = functools.partial(_guarded, write, out, token)
-    for res in parallel_map(guarded, todo, workers=workers):
-        results[res["file"]] = res
-        if progress is not None:
-            progress(int(res["records"]))
+    try:
+        for _, res in (executor or LocalExecutor(workers)).map_unordered(guarded, todo):
+            results[res["file"]] = res
+            if progress is not None:
+                progress(int(res["records"]))
+    finally:
+        for p in out.glob("*" + PARTIAL):
+            p.unlink(missing_ok=True)  # attempts of writers that were killed or failed
     planned = {s.file for s in shards}
     for stray in out.glob("*.h5"):
         if stray.name not in planned:

@@ -1,10 +1,11 @@
-"""Write one shard file atomically: ``NAME.<pid>.partial`` first, renamed to ``NAME`` when
-complete.
+"""Write one shard file atomically: ``NAME.<pid>-<random>.partial`` first, renamed to ``NAME``
+when complete.
 
 A shard is written in one go from in-memory columns (a shard is a few hundred MB at most), so
 its bytes depend only on its content: the same records give a byte-identical file, which is what
 lets a resumed build reproduce the manifest of an uninterrupted one. The partial file's name
-carries the writer's process id, so two writers never write into the same file.
+carries the writer's process id and a random part, so two writers (or two attempts of one task on
+a Dask worker) never write into the same file.
 
 Just before the rename, ``before_publish(sha256)`` may check the writer still owns the folder
 and record the hash (:mod:`pgdata.shards.resume`). A write that fails for lack of space or a
@@ -18,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +94,8 @@ def write_shard(
         raise ValueError(
             f"tables {unknown} are not in schema {schema.name!r} (tables: {list(schema.tables)})"
         )
-    partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL}")
+    # unique per attempt: a retried or duplicated task never writes into another attempt's file
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_file(partial, schema, columns, n, tables, attrs)

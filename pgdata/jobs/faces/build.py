@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,14 @@ import numpy as np
 
 from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
+from pgdata.executor import (
+    DEFAULT_RETRIES,
+    Timings,
+    check_dask,
+    open_executor,
+    portable_paths,
+    timing_note,
+)
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.folders import image_splits, split_folder
 from pgdata.io.images import decode_rgb, encode_jpeg, image_size
@@ -56,6 +64,8 @@ class FacesBuildConfig:
         shard_mb, workers: shard rollover size and writer processes.
         strict: stop at the first bad photo instead of skipping and counting it.
         overwrite: replace shards of another build in ``out``.
+        dask, dask_retries: run the shard tasks on Dask (``local:N``, a scheduler address or
+            file; :mod:`pgdata.executor`) with this many resubmissions of a failed task.
     """
 
     source: Path
@@ -67,6 +77,8 @@ class FacesBuildConfig:
     workers: int = 1
     strict: bool = False
     overwrite: bool = False
+    dask: str | None = None  # where the shard tasks run (pgdata.executor); None: ``workers``
+    dask_retries: int = DEFAULT_RETRIES
 
     def __post_init__(self) -> None:
         if self.size < 8 or self.size % 4:
@@ -75,6 +87,8 @@ class FacesBuildConfig:
             raise ConfigError(f"jpeg_quality must be in 1..100, found {self.jpeg_quality}")
         check_number("shard_mb", self.shard_mb, gt=0)
         check_number("workers", self.workers, ge=1)
+        check_number("dask_retries", self.dask_retries, ge=0)
+        check_dask(self.dask)
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' bytes."""
@@ -117,6 +131,12 @@ class FacesBuildResult:
     bytes: int
     size: int
     shards: list[Path] = field(default_factory=list)
+    ran_on: str = ""  # where the shard tasks ran
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    def times(self) -> str:
+        """Where the tasks ran and the wall seconds of each step (a note line)."""
+        return timing_note("build", self.ran_on, self.timings)
 
     def summary(self) -> str:
         """One line of counts."""
@@ -190,6 +210,8 @@ def run_build_faces(
         InputFormatError: under ``strict``, the first photo that is too small or unreadable
             (nothing is written then); a malformed ``landmarks.csv``.
     """
+    given, timings = cfg, Timings()
+    cfg = replace(cfg, **portable_paths(cfg))
     splits = image_splits(cfg.source, flat_split=cfg.flat_split)
     points: tuple[str, ...] = ()
     table: dict[str, np.ndarray] = {}
@@ -234,23 +256,30 @@ def run_build_faces(
         raise InputFormatError(
             cfg.source, f"no usable face photo: all {len(rejected)} skipped ({kinds})"
         )
-    built = build_shards(
-        cfg.out,
-        Plan(KIND, config, inputs.hexdigest(), planned, tasks),
-        _write_task,
-        schema=faces_schema(cfg.size, len(points)),
-        overwrite=cfg.overwrite,
-        workers=cfg.workers,
-        progress=progress,
-        rejected_before=rejected,
-    )
+    timings.mark("plan")
+    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        built = build_shards(
+            cfg.out,
+            Plan(KIND, config, inputs.hexdigest(), planned, tasks),
+            _write_task,
+            schema=faces_schema(cfg.size, len(points)),
+            overwrite=cfg.overwrite,
+            workers=cfg.workers,
+            progress=progress,
+            rejected_before=rejected,
+            executor=executor,
+            timings=timings,
+        )
+        ran_on = executor.description
     return FacesBuildResult(
-        out=cfg.out,
+        out=given.out,
         shards_written=built.written,
         shards_kept=built.kept,
         records=built.records,
         rejected=dict(count_reasons(built.rejected)),
         bytes=built.bytes,
         size=cfg.size,
-        shards=sorted(cfg.out / e.file for e in built.entries),
+        shards=sorted(given.out / e.file for e in built.entries),
+        ran_on=ran_on,
+        timings=timings.seconds,
     )

@@ -32,7 +32,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ import numpy as np
 from pgdata import __version__
 from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
+from pgdata.executor import DEFAULT_RETRIES, check_dask, open_executor, portable_paths
 from pgdata.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from pgdata.io.files import list_files, read_bytes
 from pgdata.io.images import decode_image, encode_jpeg, encode_mask_jpeg
@@ -90,6 +91,10 @@ class GarmentsConfig:
     quality: int = 95
     workers: int = 1
     shard_mb: float = 128.0
+    # where the shard tasks of the HDF5 step run: None (``workers`` local processes), ``local:N``
+    # or a Dask scheduler address / file (pgdata.executor)
+    dask: str | None = None
+    dask_retries: int = DEFAULT_RETRIES
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -105,6 +110,8 @@ class GarmentsConfig:
         check_number("quality", self.quality, ge=1, le=100)
         check_number("workers", self.workers, ge=1)
         check_number("shard_mb", self.shard_mb, gt=0)
+        check_number("dask_retries", self.dask_retries, ge=0)
+        check_dask(self.dask)
 
 
 @dataclass(frozen=True)
@@ -382,13 +389,16 @@ def _run_locked(cfg: GarmentsConfig, progress: Callable[[int], None] | None) -> 
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     write_rejected_csv(files[1], rejected)
-    shard_dir, n_shards, stored = write_garment_shards(
-        cfg.out,
-        records,
-        cfg.size_hw,
-        shard_mb=cfg.shard_mb,
-        workers=cfg.workers,
-    )
+    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        shard_dir, n_shards, stored = write_garment_shards(
+            replace(cfg, **portable_paths(cfg, ("out",))).out,
+            records,
+            cfg.size_hw,
+            shard_mb=cfg.shard_mb,
+            workers=cfg.workers,
+            executor=executor,
+        )
+    shard_dir = cfg.out / shard_dir.name
     files.append(shard_dir / MANIFEST)
 
     by_kind = dict(Counter(str(r["kind"]) for r in records))

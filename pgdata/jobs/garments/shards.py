@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pgdata.errors import InputFormatError
+from pgdata.executor import Executor
 from pgdata.io.files import read_bytes, stamp
 from pgdata.io.images import decode_mask
 from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
@@ -88,8 +89,10 @@ def write_garment_shards(
     *,
     shard_mb: float = 128.0,
     workers: int = 1,
+    executor: Executor | None = None,
 ) -> tuple[Path, int, int]:
-    """Write ``base/shards/`` from ``records`` (paths relative to ``base``).
+    """Write ``base/shards/`` from ``records`` (paths relative to ``base``), one task per shard
+    on ``executor`` (default: ``workers`` local processes; with Dask, ``base`` must be absolute).
 
     Returns:
         the shard folder, the number of shards and the number of records stored.
@@ -117,5 +120,6 @@ def write_garment_shards(
         schema=garments_schema(size_hw),
         overwrite=True,
         workers=workers,
+        executor=executor,
     )
     return out, len(done.entries), done.records.get(SPLIT, 0)

@@ -43,6 +43,14 @@ import numpy as np
 
 from pgdata.config import check_number
 from pgdata.errors import ConfigError, InputFormatError
+from pgdata.executor import (
+    DEFAULT_RETRIES,
+    Timings,
+    check_dask,
+    open_executor,
+    portable_paths,
+    timing_note,
+)
 from pgdata.io.files import read_bytes
 from pgdata.io.images import decode_label_png
 from pgdata.io.pose_csv import DATASETS, FRAME, SPLITS, output_names
@@ -88,6 +96,10 @@ class BuildConfig:
     strict: bool = False  # an image not at the annotation frame stops the build
     # read files that are symbolic links to places outside ``source`` (refused otherwise)
     follow_symlinks: bool = False
+    # where the shard tasks run: None (this machine, ``workers`` processes), ``local:N`` (a Dask
+    # LocalCluster of N processes) or a Dask scheduler address / scheduler file
+    dask: str | None = None
+    dask_retries: int = DEFAULT_RETRIES  # resubmissions of a failed shard task
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -95,6 +107,8 @@ class BuildConfig:
         check_number("shard_mb", self.shard_mb, gt=0)
         check_number("heatmap_sigma", self.heatmap_sigma, gt=0)
         check_number("workers", self.workers, ge=1)
+        check_number("dask_retries", self.dask_retries, ge=0)
+        check_dask(self.dask)
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError("jpeg_quality must be in 1..100")
         if min(self.image_hw) < 1:
@@ -110,7 +124,16 @@ class BuildConfig:
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' content (saved in shards and manifest)."""
         d = asdict(self)
-        for k in ("source", "out", "workers", "overwrite", "strict", "follow_symlinks"):
+        for k in (
+            "source",
+            "out",
+            "workers",
+            "overwrite",
+            "strict",
+            "follow_symlinks",
+            "dask",
+            "dask_retries",
+        ):
             d.pop(k)
         d["image_hw"] = list(self.image_hw)
         d["annotation_hw"] = list(self.frame_hw)
@@ -171,6 +194,12 @@ class BuildResult:
     problem: str | None = None  # set when no record was kept: the CLI exits 1 with it
     rebuilt: str = ""  # "; rebuilt N (...)": shards whose bytes changed since they were written
     notes: list[str] = field(default_factory=list)  # e.g. a stale lock taken over
+    ran_on: str = ""  # where the shard tasks ran (pgdata.executor descriptions)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    def times(self) -> str:
+        """Where the tasks ran and the wall seconds of each step (a note line)."""
+        return timing_note("build", self.ran_on, self.timings)
 
     def summary(self) -> str:
         """One line of counts."""
@@ -329,13 +358,19 @@ def _write_task(args: _Task) -> dict[str, Any]:
     return _write(*args)
 
 
-def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -> BuildResult:
-    """Build (or resume) the shards of ``cfg.source`` into ``cfg.out``."""
-    if not cfg.source.is_dir():
-        raise InputFormatError(
-            cfg.source, "source folder not found (expected what `pgdata build-pairs` wrote)"
-        )
-    cfg = replace(cfg, annotation_hw=annotation_frame(cfg))
+@dataclass
+class _Planned:
+    """A planned pose-transfer build: what :func:`build_shards` needs besides the executor."""
+
+    plan: Plan
+    with_parsing: bool
+    rejected: list[tuple[str, str]]
+    dropped_pairs: int
+    inputs_prefix: bytes
+
+
+def _plan(cfg: BuildConfig) -> _Planned:
+    """Scan ``cfg.source`` and plan its shards (stat only; see the module doc)."""
     inputs = [s for s in (scan_split(cfg, split) for split in SPLITS) if s is not None]
     if not inputs:
         if looks_like_tryon(cfg.source):
@@ -369,21 +404,51 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         [s.planned() for s in specs],
         [(spec, cfg.out, content, with_parsing) for spec in specs],
     )
-    done = build_shards(
-        cfg.out,
+    return _Planned(
         plan,
-        _write_task,
-        schema=pose_schema(cfg.image_hw, parsing=with_parsing, heatmaps=cfg.store_heatmaps),
-        overwrite=cfg.overwrite,
-        workers=cfg.workers,
-        progress=progress,
-        rejected_before=[r for inp in inputs for r in inp.rejected],
-        dropped_before=sum(inp.dropped_pairs for inp in inputs),
-        inputs_prefix=prefix.digest(),
+        with_parsing,
+        [r for inp in inputs for r in inp.rejected],
+        sum(inp.dropped_pairs for inp in inputs),
+        prefix.digest(),
     )
+
+
+def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -> BuildResult:
+    """Build (or resume) the shards of ``cfg.source`` into ``cfg.out``.
+
+    One task per shard runs where ``cfg.dask`` says (:func:`pgdata.executor.open_executor`:
+    ``workers`` local processes, or a Dask cluster); the shards and the manifest are the same
+    bytes wherever the tasks ran.
+    """
+    if not cfg.source.is_dir():
+        raise InputFormatError(
+            cfg.source, "source folder not found (expected what `pgdata build-pairs` wrote)"
+        )
+    given, timings = cfg, Timings()
+    with timings.step("plan"):
+        cfg = replace(cfg, annotation_hw=annotation_frame(cfg), **portable_paths(cfg))
+        planned = _plan(cfg)
+    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        done = build_shards(
+            cfg.out,
+            planned.plan,
+            _write_task,
+            schema=pose_schema(
+                cfg.image_hw, parsing=planned.with_parsing, heatmaps=cfg.store_heatmaps
+            ),
+            overwrite=cfg.overwrite,
+            workers=cfg.workers,
+            progress=progress,
+            rejected_before=planned.rejected,
+            dropped_before=planned.dropped_pairs,
+            inputs_prefix=planned.inputs_prefix,
+            executor=executor,
+            timings=timings,
+        )
+        ran_on = executor.description
     problem = None
     if not sum(done.records.values()):
-        (h, w), src = cfg.frame_hw, cfg.source
+        (h, w), src = cfg.frame_hw, given.source
         problem = nothing_kept(
             f"build kept no image: expected the images of the annotation rows under {src}/<split>/",
             done.rejected,
@@ -395,7 +460,7 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
             },
         )
     return BuildResult(
-        out=cfg.out,
+        out=given.out,
         shards_written=done.written,
         shards_kept=done.kept,
         records=done.records,
@@ -404,8 +469,10 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         repaired=dict(done.repaired),
         dropped_pairs=done.dropped_pairs,
         bytes=done.bytes,
-        shards=sorted(cfg.out / e.file for e in done.entries),
+        shards=sorted(given.out / e.file for e in done.entries),
         problem=problem,
         rebuilt=done.rebuilt_note(),
         notes=done.notes,
+        ran_on=ran_on,
+        timings=timings.seconds,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ import numpy as np
 
 from pgdata.config import Recipe, check_number
 from pgdata.errors import InputFormatError, PgdataError
+from pgdata.executor import (
+    DEFAULT_RETRIES,
+    Timings,
+    check_dask,
+    open_executor,
+    portable_paths,
+    timing_note,
+)
 from pgdata.io.files import read_bytes
 from pgdata.io.files import stamp as file_stamp
 from pgdata.io.images import decode_mask, image_size
@@ -71,11 +79,17 @@ class TryonBuildConfig:
     profile: bool = False
     run_stages: bool = True
     overwrite: bool = False
+    # where the stage chunks and the shard tasks run: None (``workers`` local processes),
+    # ``local:N`` or a Dask scheduler address / file (pgdata.executor)
+    dask: str | None = None
+    dask_retries: int = DEFAULT_RETRIES
 
     def __post_init__(self) -> None:
         check_number("shard_mb", self.shard_mb, gt=0)
         check_number("workers", self.workers, ge=1)
         check_number("jpeg_quality", self.jpeg_quality, ge=1, le=100)
+        check_number("dask_retries", self.dask_retries, ge=0)
+        check_dask(self.dask)
 
     def content(self) -> dict[str, Any]:
         """The options that decide the shards' content."""
@@ -127,6 +141,12 @@ class TryonBuildResult:
     image_hw: tuple[int, int]
     notes: list[str] = field(default_factory=list)
     shards: list[Path] = field(default_factory=list)  # the shard files, sorted
+    ran_on: str = ""  # where the stage chunks and shard tasks ran
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per stage and step
+
+    def times(self) -> str:
+        """Where the tasks ran and the wall seconds of each step (a note line)."""
+        return timing_note("build", self.ran_on, self.timings)
 
     def summary(self) -> str:
         """One line of counts."""
@@ -219,10 +239,23 @@ def _keypoints(path: Path) -> np.ndarray:
     return kps if len(kps) == 25 else coco18_to_body25(kps)
 
 
-def _write_task(
-    args: tuple[PlannedShard, list[_Sample], Path, tuple[int, int], bool, dict[str, Any]],
-) -> dict[str, Any]:
-    shard, samples, out, hw, with_densepose, content = args
+def _reason(error: PgdataError, root: Path) -> str:
+    """Why a sample is rejected, naming its file relative to the dataset root (the reason goes
+    into the shard: it must not depend on where the root is or how it was spelled)."""
+    if isinstance(error, InputFormatError):
+        path = Path(error.path)
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        line = f":{error.line}" if error.line is not None else ""
+        return f"{where}{line}: {error.message}"
+    return str(error)
+
+
+_Task = tuple[PlannedShard, list[_Sample], Path, tuple[int, int], bool, dict[str, Any], Path]
+
+
+def _write_task(args: _Task) -> dict[str, Any]:
+    """Write one try-on shard (module level: runs in worker processes or on Dask workers)."""
+    shard, samples, out, hw, with_densepose, content, root = args
     schema = tryon_schema(hw, densepose=with_densepose)
     cols: dict[str, list[Any]] = {c.name: [] for c in schema.columns}
     rejected: list[tuple[str, str]] = []
@@ -234,7 +267,7 @@ def _write_task(
         try:
             raw = {k: read_bytes(p) for k, p in s.paths.items()}
         except InputFormatError as e:  # not a regular file, too large, an I/O error
-            rejected.append((item, str(e)))
+            rejected.append((item, _reason(e, root)))
             continue
         for k in sorted(raw):
             digest.update(f"{k}\0{hashlib.sha256(raw[k]).hexdigest()}\0".encode())
@@ -263,7 +296,7 @@ def _write_task(
             row["parse_agnostic"] = _labels(s.paths["parse_agnostic"], hw)
             row["keypoints"] = _keypoints(s.paths["openpose_json"])
         except PgdataError as e:
-            rejected.append((item, str(e)))
+            rejected.append((item, _reason(e, root)))
             continue
         row["person"], row["cloth_id"] = s.person, s.cloth
         for name, value in row.items():
@@ -275,55 +308,54 @@ def _write_task(
 def run_build_tryon(
     cfg: TryonBuildConfig, progress: Callable[[int], None] | None = None
 ) -> TryonBuildResult:
-    """Run the missing preprocessing stages, then build (or resume) the try-on shards."""
+    """Run the missing preprocessing stages, then build (or resume) the try-on shards.
+
+    The stages' items (in chunks) and the shards (one task each) run where ``cfg.dask`` says
+    (:func:`pgdata.executor.open_executor`); the outputs are the same wherever they ran.
+    """
     if not cfg.source.is_dir():
         raise InputFormatError(cfg.source, "dataset root not found")
-    stages = None
-    if cfg.run_stages:
-        stages = run_tryon_pipeline(load_tryon_recipe(cfg.recipe, cfg.source, profile=cfg.profile))
-    rejected: list[tuple[str, str]] = []
-    samples, hw, with_densepose = _scan(cfg.source, rejected)
-    if hw is None:
-        raise InputFormatError(
-            cfg.source,
-            nothing_kept(
-                "no complete try-on sample to store (a pair-list line whose photo, garment and "
-                "preprocessing outputs all exist)",
-                rejected,
-                {
-                    "missing": "run `pgdata tryon ROOT` with the import folders of the missing stages"
-                },
-            ),
+    given, timings = cfg, Timings()
+    cfg = replace(cfg, **portable_paths(cfg))
+    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        stages = None
+        if cfg.run_stages:
+            recipe = load_tryon_recipe(cfg.recipe, cfg.source, profile=cfg.profile)
+            stages = run_tryon_pipeline(recipe, executor=executor)
+            for stage in stages.stages:
+                timings.seconds[stage.stage] = stage.wall
+        rejected: list[tuple[str, str]] = []
+        with timings.step("plan"):
+            samples, hw, with_densepose = _scan(cfg.source, rejected)
+            if hw is None:
+                raise InputFormatError(
+                    given.source,
+                    nothing_kept(
+                        "no complete try-on sample to store (a pair-list line whose photo, "
+                        "garment and preprocessing outputs all exist)",
+                        rejected,
+                        {
+                            "missing": "run `pgdata tryon ROOT` with the import folders of the "
+                            "missing stages"
+                        },
+                    ),
+                )
+            plan = _plan(cfg, samples, hw, with_densepose)
+        done = build_shards(
+            cfg.out,
+            plan,
+            _write_task,
+            schema=tryon_schema(hw, densepose=with_densepose),
+            overwrite=cfg.overwrite,
+            workers=cfg.workers,
+            progress=progress,
+            rejected_before=rejected,
+            executor=executor,
+            timings=timings,
         )
-    content = {**cfg.content(), "image_hw": list(hw), "densepose": with_densepose}
-    counters: dict[str, int] = {}
-    planned, tasks = [], []
-    stamp = hashlib.sha256(json_attr(content).encode())
-    sizes, splits = [s.size for s in samples], [s.split for s in samples]
-    for run in pack(sizes, cfg.shard_mb, splits):  # roll over by size, never mixing splits
-        group = [samples[i] for i in run]
-        split = group[0].split
-        counters[split] = counters.get(split, -1) + 1
-        file = shard_file(split, counters[split])
-        h = hashlib.sha256(json_attr([content, file]).encode())
-        for s in group:
-            h.update(f"{s.person}\0{s.cloth}\0{s.stamp}\0".encode())
-        shard = PlannedShard(file, split, h.hexdigest())
-        planned.append(shard)
-        tasks.append((shard, group, cfg.out, hw, with_densepose, content))
-        stamp.update(shard.spec_sha.encode())
-    done = build_shards(
-        cfg.out,
-        Plan("tryon", content, stamp.hexdigest(), planned, tasks),
-        _write_task,
-        schema=tryon_schema(hw, densepose=with_densepose),
-        overwrite=cfg.overwrite,
-        workers=cfg.workers,
-        progress=progress,
-        rejected_before=rejected,
-    )
+        ran_on = executor.description
     return TryonBuildResult(
-        out=cfg.out,
+        out=given.out,
         stages=stages,
         shards_written=done.written,
         shards_kept=done.kept,
@@ -333,5 +365,31 @@ def run_build_tryon(
         bytes=done.bytes,
         image_hw=hw,
         notes=list(stages.notes) if stages else [],
-        shards=sorted(cfg.out / e.file for e in done.entries),
+        shards=sorted(given.out / e.file for e in done.entries),
+        ran_on=ran_on,
+        timings=timings.seconds,
     )
+
+
+def _plan(
+    cfg: TryonBuildConfig, samples: list[_Sample], hw: tuple[int, int], with_densepose: bool
+) -> Plan:
+    """Cut the samples into shards by size (never mixing splits), one task per shard."""
+    content = {**cfg.content(), "image_hw": list(hw), "densepose": with_densepose}
+    counters: dict[str, int] = {}
+    planned, tasks = [], []
+    stamp = hashlib.sha256(json_attr(content).encode())
+    sizes, splits = [s.size for s in samples], [s.split for s in samples]
+    for run in pack(sizes, cfg.shard_mb, splits):
+        group = [samples[i] for i in run]
+        split = group[0].split
+        counters[split] = counters.get(split, -1) + 1
+        file = shard_file(split, counters[split])
+        h = hashlib.sha256(json_attr([content, file]).encode())
+        for s in group:
+            h.update(f"{s.person}\0{s.cloth}\0{s.stamp}\0".encode())
+        shard = PlannedShard(file, split, h.hexdigest())
+        planned.append(shard)
+        tasks.append((shard, group, cfg.out, hw, with_densepose, content, cfg.source))
+        stamp.update(shard.spec_sha.encode())
+    return Plan("tryon", content, stamp.hexdigest(), planned, tasks)

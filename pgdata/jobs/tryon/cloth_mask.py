@@ -9,13 +9,16 @@ Garments that are not ``.jpg`` (e.g. transparent PNG packshots) are also written
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pgdata.errors import ConfigError
+from pgdata.executor import Executor
 from pgdata.io.images import write_jpeg
 from pgdata.io.viton import (
     cloth_ids,
@@ -25,7 +28,7 @@ from pgdata.io.viton import (
     split_dirs,
     write_mask_jpeg,
 )
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Processor, Rejected, StageResult, run_items
 from pgdata.stages.cloth_mask import METHODS, MaskMethod, cloth_mask
 
 __all__ = ["ClothMaskConfig", "flatten_on_white", "run_cloth_mask"]
@@ -54,10 +57,36 @@ def flatten_on_white(rgba: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
+def _process(cfg: ClothMaskConfig, item: Item) -> None:
+    """Write one garment's mask (and its flattened JPEG when it is not one); or raise Rejected."""
+    src = find_input(item.split_dir, "cloth", item.key)
+    assert src is not None
+    garment = read_garment(src)
+    try:
+        mask = cloth_mask(garment, cfg.method)
+    except ValueError as e:
+        raise Rejected(src, str(e)) from None
+    if (mask >= 128).mean() < cfg.min_area:
+        raise Rejected(src, f"no garment found ({cfg.method} mask covers < {cfg.min_area:.0%})")
+    jpg = output_path(item.split_dir, "cloth", item.key)
+    if src != jpg and (cfg.force or not jpg.is_file()):
+        rgb = flatten_on_white(garment) if garment.shape[2] == 4 else garment
+        write_jpeg(jpg, rgb, cfg.quality)
+    write_mask_jpeg(output_path(item.split_dir, "cloth_mask", item.key), mask, cfg.quality)
+
+
+@contextmanager
+def _processor(cfg: ClothMaskConfig) -> Iterator[Processor]:
+    yield functools.partial(_process, cfg)
+
+
 def run_cloth_mask(
-    cfg: ClothMaskConfig, progress: Callable[[int], None] | None = None
+    cfg: ClothMaskConfig,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> StageResult:
-    """Fill ``cloth-mask/`` (and ``cloth/<cid>.jpg`` for non-JPEG garments) of every split."""
+    """Fill ``cloth-mask/`` (and ``cloth/<cid>.jpg`` for non-JPEG garments) of every split (here,
+    or in chunks on ``executor``)."""
     items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in cloth_ids(d)]
 
     def done(item: Item) -> bool:
@@ -67,22 +96,14 @@ def run_cloth_mask(
             and output_path(item.split_dir, "cloth", item.key).is_file()
         )
 
-    def process(item: Item) -> None:
-        src = find_input(item.split_dir, "cloth", item.key)
-        assert src is not None
-        garment = read_garment(src)
-        try:
-            mask = cloth_mask(garment, cfg.method)
-        except ValueError as e:
-            raise Rejected(src, str(e)) from None
-        if (mask >= 128).mean() < cfg.min_area:
-            raise Rejected(src, f"no garment found ({cfg.method} mask covers < {cfg.min_area:.0%})")
-        jpg = output_path(item.split_dir, "cloth", item.key)
-        if src != jpg and (cfg.force or not jpg.is_file()):
-            rgb = flatten_on_white(garment) if garment.shape[2] == 4 else garment
-            write_jpeg(jpg, rgb, cfg.quality)
-        write_mask_jpeg(output_path(item.split_dir, "cloth_mask", item.key), mask, cfg.quality)
-
     return run_items(
-        "cloth-mask", cfg.root, items, done, process, strict=cfg.strict, progress=progress
+        "cloth-mask",
+        cfg.root,
+        items,
+        done,
+        functools.partial(_processor, cfg),
+        strict=cfg.strict,
+        progress=progress,
+        executor=executor,
+        outputs=("cloth_mask", "cloth"),
     )

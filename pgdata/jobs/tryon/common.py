@@ -6,19 +6,28 @@ written atomically, so nothing written is lost on a crash). An item that cannot 
 *quarantined*: listed in the stage's own report ``ROOT/rejected-<stage>.csv`` (``item,reason``,
 :mod:`pgdata.io.reports`) and skipped, unless the stage runs ``strict``, where the first bad item
 raises its :class:`~pgdata.errors.PgdataError`.
+
+A stage hands :func:`run_items` an *opener*: a picklable callable (a module-level function bound
+to the stage's frozen config with :func:`functools.partial`) that loads what the stage needs once
+(a model) and yields the function that processes one item. The items run here, one after the
+other, or in chunks on an :class:`~pgdata.executor.Executor` (local processes, a Dask cluster),
+each chunk opening its own processor; the outputs and the report are the same either way.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pgdata.errors import InputFormatError, PgdataError
+from pgdata.executor import Executor
 from pgdata.io.images import image_size
 from pgdata.io.lock import folder_lock
 from pgdata.io.reports import (
@@ -29,11 +38,14 @@ from pgdata.io.reports import (
     stage_reports,
     write_rejected_csv,
 )
+from pgdata.io.viton import output_path
 from pgdata.stages.keypoints import misfit
 
 __all__ = [
     "STAGE_FIXES",
     "Item",
+    "Opener",
+    "Processor",
     "Rejected",
     "StageResult",
     "check_fits",
@@ -113,8 +125,9 @@ class StageResult:
     done: int = 0  # items processed (outputs written)
     skipped: int = 0  # outputs already there
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
-    seconds: float = 0.0  # wall time spent on processed and rejected items
+    seconds: float = 0.0  # time spent on processed and rejected items (summed over workers)
     notes: list[str] = field(default_factory=list)
+    wall: float = 0.0  # wall time of the whole stage
 
     @property
     def seconds_per_image(self) -> float:
@@ -140,47 +153,150 @@ class StageResult:
         return line
 
 
+Processor = Callable[[Item], None]
+"""Processes one item: writes its outputs, or raises :class:`Rejected` / a PgdataError."""
+Opener = Callable[[], AbstractContextManager[Processor]]
+"""Opens a stage's :data:`Processor` (loading its model once); picklable (see the module doc)."""
+
+CHUNKS_PER_WORKER = 4  # chunks of stage work per executor worker: load balance vs task overhead
+MAX_CHUNK = 64  # items per chunk at most (a model is loaded once per chunk)
+_TMP_GLOB = ".*.tmp"  # temporary files of pgdata.io.atomic writes
+
+
+@dataclass
+class _ChunkResult:
+    done: int
+    rejected: list[tuple[str, str]]
+    seconds: float
+
+
+def _process_one(process: Processor, item: Item, root: Path, strict: bool) -> str | None:
+    """Run ``process(item)``; the rejection reason, or None when it was processed."""
+    try:
+        process(item)
+    except Rejected as e:
+        if strict:
+            raise InputFormatError(e.path, e.reason) from None
+        return e.reason
+    except PgdataError as e:
+        if strict:
+            raise
+        return str(e)
+    return None
+
+
+def _run_chunk(opener: Opener, root: Path, strict: bool, items: Sequence[Item]) -> _ChunkResult:
+    """One task of stage work (module level: it runs on executor workers)."""
+    chunk = _ChunkResult(0, [], 0.0)
+    with opener() as process:
+        for item in items:
+            t0 = time.perf_counter()
+            reason = _process_one(process, item, root, strict)
+            chunk.seconds += time.perf_counter() - t0
+            if reason is None:
+                chunk.done += 1
+            else:
+                chunk.rejected.append((item.name(root), reason))
+    return chunk
+
+
+def _chunks(items: list[Item], workers: int) -> list[list[Item]]:
+    size = max(1, min(MAX_CHUNK, math.ceil(len(items) / (CHUNKS_PER_WORKER * max(1, workers)))))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _remove_temporaries(items: Sequence[Item], outputs: Sequence[str]) -> None:
+    """Remove temporary files a killed writer left in the stage's output folders."""
+    folders = {
+        output_path(d, kind, "x").parent for d in {i.split_dir for i in items} for kind in outputs
+    }
+    for folder in folders:
+        for tmp in folder.glob(_TMP_GLOB):
+            tmp.unlink(missing_ok=True)
+
+
 def run_items(
     stage: str,
     root: Path,
     items: Iterable[Item],
     is_done: Callable[[Item], bool],
-    process: Callable[[Item], None],
+    opener: Opener,
     *,
     strict: bool,
     progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    outputs: Sequence[str] = (),
 ) -> StageResult:
-    """Run ``process`` on every item not ``is_done``; quarantine :class:`PgdataError` failures.
+    """Process every item not ``is_done``; quarantine :class:`PgdataError` failures.
 
-    ``ROOT/rejected-<stage>.csv`` is rewritten at the end with this run's rejections (the other
-    stages' reports are not touched). ``ROOT`` is locked meanwhile (:mod:`pgdata.io.lock`): a
-    second command writing the same dataset root is refused, naming this one.
+    ``opener`` (see the module doc) runs here, or once per chunk of items on ``executor`` when
+    it runs tasks elsewhere (chunks of up to :data:`MAX_CHUNK` items, about
+    :data:`CHUNKS_PER_WORKER` per worker). ``outputs``: the :mod:`pgdata.io.viton` kinds the
+    stage writes; temporary files left there by a killed writer are removed first.
+    ``ROOT/rejected-<stage>.csv`` is rewritten at the end with this run's rejections, in item
+    order (the other stages' reports are not touched). ``ROOT`` is locked meanwhile
+    (:mod:`pgdata.io.lock`): a second command writing the same dataset root is refused, naming
+    this one.
     """
     result = StageResult(stage)
+    tick = progress or (lambda n: None)
+    t_stage = time.perf_counter()
     with folder_lock(root, f"pgdata {stage}"):
-        try:
-            for item in items:
-                if is_done(item):
-                    result.skipped += 1
-                else:
-                    t0 = time.perf_counter()
-                    try:
-                        process(item)
-                        result.done += 1
-                    except Rejected as e:
-                        if strict:
-                            raise InputFormatError(e.path, e.reason) from None
-                        result.rejected.append((item.name(root), e.reason))
-                    except PgdataError as e:
-                        if strict:
-                            raise
-                        result.rejected.append((item.name(root), str(e)))
-                    result.seconds += time.perf_counter() - t0
-                if progress is not None:
-                    progress(1)
-        finally:
-            write_rejected(root, stage, result.rejected)
+        items = list(items)
+        _remove_temporaries(items, outputs)
+        todo = []
+        for item in items:
+            if is_done(item):
+                result.skipped += 1
+                tick(1)
+            else:
+                todo.append(item)
+        if executor is None or executor.inline or len(todo) <= 1:
+            with opener() as process:  # a model that does not load fails before the report
+                try:
+                    for item in todo:
+                        t0 = time.perf_counter()
+                        reason = _process_one(process, item, root, strict)
+                        result.seconds += time.perf_counter() - t0
+                        if reason is None:
+                            result.done += 1
+                        else:
+                            result.rejected.append((item.name(root), reason))
+                        tick(1)
+                finally:
+                    write_rejected(root, stage, result.rejected)
+        else:
+            try:
+                _run_chunks(result, executor, opener, root, strict, todo, tick)
+            finally:
+                write_rejected(root, stage, result.rejected)
+    result.wall = time.perf_counter() - t_stage
     return result
+
+
+def _run_chunks(
+    result: StageResult,
+    executor: Executor,
+    opener: Opener,
+    root: Path,
+    strict: bool,
+    todo: list[Item],
+    tick: Callable[[int], None],
+) -> None:
+    """The items of :func:`run_items` in chunks on ``executor``; ``result`` gets them in item
+    order (also when a chunk fails: the chunks that finished are counted)."""
+    chunks = _chunks(todo, getattr(executor, "workers", 1))
+    finished: dict[int, _ChunkResult] = {}
+    task = functools.partial(_run_chunk, opener, root, strict)
+    try:
+        for i, chunk in executor.map_unordered(task, chunks):
+            finished[i] = chunk
+            tick(len(chunks[i]))
+    finally:
+        for i in sorted(finished):
+            result.done += finished[i].done
+            result.rejected.extend(finished[i].rejected)
+            result.seconds += finished[i].seconds
 
 
 def read_rejected(root: Path) -> list[tuple[str, str, str]]:

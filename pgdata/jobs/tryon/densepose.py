@@ -10,16 +10,27 @@ Import formats (``.npy``, ``.npz``, ``_IUV.png``, ``.png``, rendered ``.jpg``) a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pgdata.errors import ConfigError
+from pgdata.executor import Executor
 from pgdata.io.densepose import IMPORT_SUFFIXES, read_densepose
 from pgdata.io.images import read_rgb, write_jpeg
 from pgdata.io.viton import find_import, find_input, output_path, person_ids, split_dirs
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, photo_size, rejecting, run_items
+from pgdata.jobs.tryon.common import (
+    Item,
+    Processor,
+    Rejected,
+    StageResult,
+    photo_size,
+    rejecting,
+    run_items,
+)
 from pgdata.stages.densepose import render_densepose
 
 __all__ = ["BACKENDS", "DenseposeConfig", "run_densepose"]
@@ -48,54 +59,71 @@ class DenseposeConfig:
             raise ConfigError("--backend import needs --import DIR (precomputed DensePose)")
 
 
-def run_densepose(
-    cfg: DenseposeConfig, progress: Callable[[int], None] | None = None
-) -> StageResult:
-    """Fill ``image-densepose/`` of every split folder of ``cfg.root``."""
-    splits = split_dirs(cfg.root)
-    split_of = {d: s for s, d in splits}
-    items = [Item(d, k) for _, d in splits for k in person_ids(d)]
+def _process(cfg: DenseposeConfig, model: Any, split_of: dict[Path, str], item: Item) -> None:
+    """Write one person's ``image-densepose`` rendering (or raise Rejected)."""
+    image = find_input(item.split_dir, "image", item.key)
+    assert image is not None
+    size = photo_size(image)
+    if model is not None:
+        found = model.parts(read_rgb(image))
+        if found is None:
+            raise Rejected(image, "no person detected")
+        parts = found
+    else:
+        assert cfg.import_dir is not None
+        names = [item.key + suffix for suffix in IMPORT_SUFFIXES]
+        src = find_import(cfg.import_dir, split_of[item.split_dir], names)
+        if src is None:
+            raise Rejected(image, f"no DensePose result for {item.key} in {cfg.import_dir}")
+        with rejecting():
+            parts = read_densepose(src, size)
+        if parts.shape != size:
+            raise Rejected(
+                src,
+                f"size mismatch: DensePose is {parts.shape[1]}x{parts.shape[0]}, "
+                f"image is {size[1]}x{size[0]} (W x H)",
+            )
+    if not parts.any():
+        raise Rejected(image, "no person detected (DensePose map is empty)")
+    write_jpeg(
+        output_path(item.split_dir, "densepose", item.key),
+        render_densepose(parts),
+        cfg.quality,
+    )
 
-    def done(item: Item) -> bool:
-        return not cfg.force and output_path(item.split_dir, "densepose", item.key).is_file()
 
+@contextmanager
+def _processor(cfg: DenseposeConfig) -> Iterator[Processor]:
+    """The detectron2 model (``backend = "detectron2"``) is loaded once per processor."""
     model = None
     if cfg.backend == "detectron2":
         from pgdata.backends.densepose_detectron2 import DetectronDensePose
 
         model = DetectronDensePose(cfg.config_file, cfg.weights)
+    split_of = {d: s for s, d in split_dirs(cfg.root)}
+    yield functools.partial(_process, cfg, model, split_of)
 
-    def process(item: Item) -> None:
-        image = find_input(item.split_dir, "image", item.key)
-        assert image is not None
-        size = photo_size(image)
-        if model is not None:
-            found = model.parts(read_rgb(image))
-            if found is None:
-                raise Rejected(image, "no person detected")
-            parts = found
-        else:
-            assert cfg.import_dir is not None
-            names = [item.key + suffix for suffix in IMPORT_SUFFIXES]
-            src = find_import(cfg.import_dir, split_of[item.split_dir], names)
-            if src is None:
-                raise Rejected(image, f"no DensePose result for {item.key} in {cfg.import_dir}")
-            with rejecting():
-                parts = read_densepose(src, size)
-            if parts.shape != size:
-                raise Rejected(
-                    src,
-                    f"size mismatch: DensePose is {parts.shape[1]}x{parts.shape[0]}, "
-                    f"image is {size[1]}x{size[0]} (W x H)",
-                )
-        if not parts.any():
-            raise Rejected(image, "no person detected (DensePose map is empty)")
-        write_jpeg(
-            output_path(item.split_dir, "densepose", item.key),
-            render_densepose(parts),
-            cfg.quality,
-        )
+
+def run_densepose(
+    cfg: DenseposeConfig,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> StageResult:
+    """Fill ``image-densepose/`` of every split folder of ``cfg.root`` (here, or in chunks on
+    ``executor``)."""
+    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
+
+    def done(item: Item) -> bool:
+        return not cfg.force and output_path(item.split_dir, "densepose", item.key).is_file()
 
     return run_items(
-        "densepose", cfg.root, items, done, process, strict=cfg.strict, progress=progress
+        "densepose",
+        cfg.root,
+        items,
+        done,
+        functools.partial(_processor, cfg),
+        strict=cfg.strict,
+        progress=progress,
+        executor=executor,
+        outputs=("densepose",),
     )

@@ -10,7 +10,9 @@ PNGs with the VITON-HD palette.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,7 @@ import numpy as np
 
 from pgdata.backends.plugin import ParsingModel, load_parsing_model
 from pgdata.errors import ConfigError
+from pgdata.executor import Executor
 from pgdata.io.files import read_bytes
 from pgdata.io.images import read_rgb
 from pgdata.io.viton import (
@@ -30,7 +33,14 @@ from pgdata.io.viton import (
     split_dirs,
     write_parse_png,
 )
-from pgdata.jobs.tryon.common import Item, Rejected, StageResult, photo_size, run_items
+from pgdata.jobs.tryon.common import (
+    Item,
+    Processor,
+    Rejected,
+    StageResult,
+    photo_size,
+    run_items,
+)
 from pgdata.labels import SCHEMES
 from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
 
@@ -76,43 +86,63 @@ def fit_to(labels: np.ndarray, size_hw: tuple[int, int], source: Path, smooth: b
     return resize_parsing(labels, size_hw)
 
 
-def run_parsing(cfg: ParsingConfig, progress: Callable[[int], None] | None = None) -> StageResult:
-    """Fill ``image-parse-v3/`` of every split folder of ``cfg.root``."""
+def _process(
+    cfg: ParsingConfig, model: ParsingModel | None, split_of: dict[Path, str], item: Item
+) -> None:
+    """Write one person's ``image-parse-v3`` map (or raise Rejected)."""
     n_labels = len(SCHEMES[cfg.scheme][0])
-    model: ParsingModel | None = None
-    if cfg.backend is not None:
-        model = load_parsing_model(cfg.backend, cfg.weights)
-    splits = split_dirs(cfg.root)
-    split_of = {d: s for s, d in splits}
-    items = [Item(d, k) for _, d in splits for k in person_ids(d)]
+    image = find_input(item.split_dir, "image", item.key)
+    assert image is not None  # items come from the image folder
+    size = photo_size(image)
+    src = (
+        find_import(cfg.import_dir, split_of[item.split_dir], [f"{item.key}.png"])
+        if cfg.import_dir is not None
+        else None
+    )
+    if src is not None:
+        labels = decode_parse_png(read_bytes(src), src, n_labels)
+    elif model is not None:
+        src = image
+        labels = np.asarray(model(read_rgb(image)), dtype=np.uint8)
+        bad = unknown_labels(labels, n_labels)
+        if labels.ndim != 2 or bad:
+            raise Rejected(
+                image, f"parsing model returned bad labels (ids {bad}, shape {labels.shape})"
+            )
+    else:
+        raise Rejected(image, f"no parsing result: {item.key}.png not in {cfg.import_dir}")
+    labels = fit_to(to_viton(labels, cfg.scheme), size, src, cfg.smooth)
+    write_parse_png(output_path(item.split_dir, "parse", item.key), labels)
+
+
+@contextmanager
+def _processor(cfg: ParsingConfig) -> Iterator[Processor]:
+    """The model (when there is a backend) is loaded once per processor."""
+    model = load_parsing_model(cfg.backend, cfg.weights) if cfg.backend is not None else None
+    split_of = {d: s for s, d in split_dirs(cfg.root)}
+    yield functools.partial(_process, cfg, model, split_of)
+
+
+def run_parsing(
+    cfg: ParsingConfig,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> StageResult:
+    """Fill ``image-parse-v3/`` of every split folder of ``cfg.root`` (here, or in chunks on
+    ``executor``)."""
+    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
 
     def done(item: Item) -> bool:
         return not cfg.force and output_path(item.split_dir, "parse", item.key).is_file()
 
-    def process(item: Item) -> None:
-        image = find_input(item.split_dir, "image", item.key)
-        assert image is not None  # items come from the image folder
-        size = photo_size(image)
-        src = (
-            find_import(cfg.import_dir, split_of[item.split_dir], [f"{item.key}.png"])
-            if cfg.import_dir is not None
-            else None
-        )
-        if src is not None:
-            labels = decode_parse_png(read_bytes(src), src, n_labels)
-        elif model is not None:
-            src = image
-            labels = np.asarray(model(read_rgb(image)), dtype=np.uint8)
-            bad = unknown_labels(labels, n_labels)
-            if labels.ndim != 2 or bad:
-                raise Rejected(
-                    image, f"parsing model returned bad labels (ids {bad}, shape {labels.shape})"
-                )
-        else:
-            raise Rejected(image, f"no parsing result: {item.key}.png not in {cfg.import_dir}")
-        labels = fit_to(to_viton(labels, cfg.scheme), size, src, cfg.smooth)
-        write_parse_png(output_path(item.split_dir, "parse", item.key), labels)
-
     return run_items(
-        "parsing", cfg.root, items, done, process, strict=cfg.strict, progress=progress
+        "parsing",
+        cfg.root,
+        items,
+        done,
+        functools.partial(_processor, cfg),
+        strict=cfg.strict,
+        progress=progress,
+        executor=executor,
+        outputs=("parse",),
     )

@@ -25,6 +25,7 @@ from typing import Any
 from pgdata import __version__
 from pgdata.config import Recipe, config_from_mapping, load_recipe
 from pgdata.errors import ConfigError
+from pgdata.executor import Executor
 from pgdata.io.atomic import atomic_write_text
 from pgdata.io.lock import folder_lock
 from pgdata.io.viton import split_dirs
@@ -193,20 +194,27 @@ def _missing_source(stage: str, table: Mapping[str, Any]) -> str | None:
 
 
 def run_tryon_pipeline(
-    cfg: TryonConfig, progress: Callable[[str, int], None] | None = None
+    cfg: TryonConfig,
+    progress: Callable[[str, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> TryonResult:
     """Run the configured stages in order on ``cfg.root``; return per-stage results and profile.
 
-    ``progress(stage, n)`` is called as items finish. Stage errors that are not about one item
-    (bad configuration, a missing optional dependency) propagate. The root is locked for the
-    whole pipeline (:mod:`pgdata.io.lock`).
+    ``progress(stage, n)`` is called as items finish. Each stage's items run here, or in chunks
+    on ``executor`` (local processes, a Dask cluster: :mod:`pgdata.executor`). Stage errors that
+    are not about one item (bad configuration, a missing optional dependency) propagate. The
+    root is locked for the whole pipeline (:mod:`pgdata.io.lock`).
     """
     split_dirs(cfg.root)  # fail early on a root that is not a VITON-HD layout
     with folder_lock(cfg.root, "pgdata tryon"):
-        return _run_stages(cfg, progress)
+        return _run_stages(cfg, progress, executor)
 
 
-def _run_stages(cfg: TryonConfig, progress: Callable[[str, int], None] | None) -> TryonResult:
+def _run_stages(
+    cfg: TryonConfig,
+    progress: Callable[[str, int], None] | None,
+    executor: Executor | None,
+) -> TryonResult:
     """:func:`run_tryon_pipeline` with the root locked."""
     result = TryonResult(cfg.root, notes=list(cfg.notes))
 
@@ -217,20 +225,20 @@ def _run_stages(cfg: TryonConfig, progress: Callable[[str, int], None] | None) -
 
     t_all = time.perf_counter()
     if cfg.parsing is not None:
-        result.stages.append(run_parsing(cfg.parsing, tick("parsing")))
+        result.stages.append(run_parsing(cfg.parsing, tick("parsing"), executor))
     if cfg.keypoints is not None:
-        result.stages.append(run_keypoints(cfg.keypoints, tick("keypoints")))
+        result.stages.append(run_keypoints(cfg.keypoints, tick("keypoints"), executor))
     if cfg.densepose is not None:
-        result.stages.append(run_densepose(cfg.densepose, tick("densepose")))
+        result.stages.append(run_densepose(cfg.densepose, tick("densepose"), executor))
     if cfg.agnostic is not None:
-        result.stages.append(run_agnostic(cfg.agnostic, tick("agnostic")))
+        result.stages.append(run_agnostic(cfg.agnostic, tick("agnostic"), executor))
     if cfg.cloth_mask is not None:
-        result.stages.append(run_cloth_mask(cfg.cloth_mask, tick("cloth-mask")))
+        result.stages.append(run_cloth_mask(cfg.cloth_mask, tick("cloth-mask"), executor))
     if cfg.pairs is not None:
         t0 = time.perf_counter()
         pairs = run_viton_pairs(replace(cfg.pairs, root=cfg.root))
         stage = StageResult("pairs", done=sum(pairs.pairs.values()), rejected=pairs.rejected)
-        stage.seconds = time.perf_counter() - t0
+        stage.seconds = stage.wall = time.perf_counter() - t0
         stage.notes = [str(p) for p in pairs.files]
         result.stages.append(stage)
     result.profile = {
