@@ -124,9 +124,12 @@ def parse_dask(spec: str) -> DaskTarget:
 
 
 def check_dask(spec: str | None) -> None:
-    """Raise ConfigError unless ``spec`` is None or a valid ``--dask`` value (configs call it)."""
+    """Raise ConfigError unless ``spec`` is None or a valid ``--dask`` value, and
+    MissingDependencyError when it is one but the dask extra is not installed (configs call it,
+    so a build fails before it plans anything)."""
     if spec is not None:
         parse_dask(spec)
+        _import_distributed()
 
 
 class LocalExecutor:

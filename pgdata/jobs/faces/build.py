@@ -258,6 +258,8 @@ def run_build_faces(
         )
     timings.mark("plan")
     with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        if cfg.dask is not None:
+            timings.mark("start")  # the cluster's start (or connection)
         built = build_shards(
             cfg.out,
             Plan(KIND, config, inputs.hexdigest(), planned, tasks),

@@ -429,6 +429,8 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
         cfg = replace(cfg, annotation_hw=annotation_frame(cfg), **portable_paths(cfg))
         planned = _plan(cfg)
     with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        if cfg.dask is not None:
+            timings.mark("start")  # the cluster's start (or connection)
         done = build_shards(
             cfg.out,
             planned.plan,

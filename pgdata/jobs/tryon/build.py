@@ -318,6 +318,8 @@ def run_build_tryon(
     given, timings = cfg, Timings()
     cfg = replace(cfg, **portable_paths(cfg))
     with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
+        if cfg.dask is not None:
+            timings.mark("start")  # the cluster's start (or connection)
         stages = None
         if cfg.run_stages:
             recipe = load_tryon_recipe(cfg.recipe, cfg.source, profile=cfg.profile)
