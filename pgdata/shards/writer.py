@@ -1,9 +1,10 @@
 """Write one shard file atomically: ``NAME.<pid>-<random>.partial`` first, renamed to ``NAME``
 when complete.
 
-A shard is written in one go from in-memory columns (a shard is a few hundred MB at most), so
-its bytes depend only on its content: the same records give a byte-identical file, which is what
-lets a resumed build reproduce the manifest of an uninterrupted one. The partial file's name
+A shard is written in one go from in-memory columns (a shard is a few hundred MB at most), each
+dataset closed as soon as it is written (:func:`_put`: not whenever Python releases the object),
+so its bytes depend only on its content: the same records give a byte-identical file, which is
+what lets a resumed build reproduce the manifest of an uninterrupted one. The partial file's name
 carries the writer's process id and a random part, so two writers (or two attempts of one task on
 a Dask worker) never write into the same file.
 
@@ -133,10 +134,8 @@ def _write_file(
                 view = memoryview(blob)
                 for start, v in zip(offsets[:-1].tolist(), values, strict=True):
                     view[start : start + len(v)] = v
-                f.create_dataset(
-                    col.name, data=np.frombuffer(blob, dtype=np.uint8), track_times=False
-                )
-                f.create_dataset(col.name + "_offsets", data=offsets, track_times=False)
+                _put(f, col.name, data=np.frombuffer(blob, dtype=np.uint8))
+                _put(f, col.name + "_offsets", data=offsets)
             elif col.kind == "array":
                 arr = np.asarray(values, dtype=col.dtype).reshape((n, *col.shape))
                 kw: dict[str, Any] = {}
@@ -148,22 +147,33 @@ def _write_file(
                     }
                     if np.dtype(col.dtype).itemsize > 1:
                         kw["shuffle"] = True
-                f.create_dataset(col.name, data=arr, track_times=False, **kw)
+                _put(f, col.name, data=arr, **kw)
             else:
-                f.create_dataset(
+                _put(
+                    f,
                     col.name,
                     data=np.array(list(values), dtype=object),
                     dtype=h5py.string_dtype(),
-                    track_times=False,
                 )
         for name, table in sorted(tables.items()):
-            f.create_dataset(name, data=np.asarray(table), track_times=False)
+            _put(f, name, data=np.asarray(table))
         f.attrs[ATTR_PREFIX + "format_version"] = schema.version
         f.attrs[ATTR_PREFIX + "schema"] = schema.to_json()
         f.attrs[ATTR_PREFIX + "version"] = __version__
         f.attrs[ATTR_PREFIX + "records"] = n
         for key, value in sorted((attrs or {}).items()):
             f.attrs[ATTR_PREFIX + key] = value
+
+
+def _put(f: h5py.File, name: str, **kw: Any) -> None:
+    """Create and write dataset ``name``, then close it at once.
+
+    Closing flushes its chunk cache, which is when HDF5 places compressed chunks in the file.
+    Left to Python, the close comes when the last reference goes, and another thread can hold one
+    for a while (a sampling profiler's stack frames: a Dask worker takes one every 10 ms), which
+    moved chunks and made the same records give different shard bytes.
+    """
+    f.create_dataset(name, track_times=False, **kw).id.close()
 
 
 def json_attr(value: object) -> str:
