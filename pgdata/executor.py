@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pgdata.errors import ConfigError, MissingDependencyError, PgdataError
-from pgdata.parallel import die_with_parent
+from pgdata.parallel import one_thread, worker_init
 
 __all__ = [
     "DASK_HINT",
@@ -152,7 +152,7 @@ class LocalExecutor:
                 yield i, fn(task)
             return
         pool = ProcessPoolExecutor(
-            min(self.workers, len(tasks)), initializer=die_with_parent, initargs=(os.getpid(),)
+            min(self.workers, len(tasks)), initializer=worker_init, initargs=(os.getpid(),)
         )
         try:
             index: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
@@ -163,6 +163,13 @@ class LocalExecutor:
                     yield index[fut], fut.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_worker(fn: Callable[[T], R], task: T) -> R:
+    """``fn(task)`` on a Dask worker, its native thread pools on one thread (one thread per
+    worker process is the model: :func:`pgdata.parallel.one_thread`)."""
+    one_thread()
+    return fn(task)
 
 
 def _import_distributed() -> Any:
@@ -208,7 +215,12 @@ class DaskExecutor:
             warnings.filterwarnings("ignore", message="Large object of size")
             futures = [
                 self.client.submit(
-                    fn, task, key=f"pgdata-{name}-{run}-{i}", retries=self.retries, pure=False
+                    _on_worker,
+                    fn,
+                    task,
+                    key=f"pgdata-{name}-{run}-{i}",
+                    retries=self.retries,
+                    pure=False,
                 )
                 for i, task in enumerate(tasks)
             ]

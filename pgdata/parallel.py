@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
-__all__ = ["die_with_parent", "parallel_map"]
+__all__ = ["die_with_parent", "one_thread", "parallel_map", "worker_init"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,6 +58,27 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch, args=(parent,), daemon=True, name="pgdata-parent").start()
 
 
+def one_thread() -> None:
+    """Run this process's native thread pools on one thread: OpenCV's now, PyTorch's if it is
+    loaded, and OpenMP/BLAS pools of libraries loaded later (``OMP_NUM_THREADS`` and kin).
+    For worker processes of a pool or a Dask cluster, never for the main process."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    import cv2
+
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+def worker_init(parent: int) -> None:
+    """Initializer of pgdata's process pools: :func:`die_with_parent` and :func:`one_thread`."""
+    die_with_parent(parent)
+    one_thread()
+
+
 def parallel_map(
     fn: Callable[[T], R],
     tasks: Sequence[T],
@@ -76,7 +97,7 @@ def parallel_map(
         yield from _ticking(results, progress)
         return
     with ProcessPoolExecutor(
-        min(workers, len(tasks)), initializer=die_with_parent, initargs=(os.getpid(),)
+        min(workers, len(tasks)), initializer=worker_init, initargs=(os.getpid(),)
     ) as pool:
         yield from _ticking(pool.map(fn, tasks, chunksize=chunksize), progress)
 

@@ -169,6 +169,18 @@ def test_failed_tasks_are_retried_a_bounded_number_of_times(cluster, tmp_path):
     assert len((tmp_path / "m1").read_text()) == 2  # one try and one retry, then it gave up
 
 
+def _threads(_: int) -> int:
+    import cv2
+
+    return int(cv2.getNumThreads())
+
+
+def test_dask_tasks_run_native_thread_pools_on_one_thread(cluster):
+    # one thread per worker process is the model: OpenCV's pool would use every core in each
+    with open_executor(cluster) as ex:
+        assert {r for _, r in ex.map_unordered(_threads, list(range(4)))} == {1}
+
+
 def test_without_distributed_the_error_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now fails
     res = CliRunner().invoke(
