@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_crawl.py
 	$(PY) benchmarks/bench_eval.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_scale.py
 
 # dist/pgdata-<version>-py3-none-any.whl: pgdata plus the bundled pipelines/, crawlers/, train/
 wheel: $(STAMP)

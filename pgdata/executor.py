@@ -51,6 +51,7 @@ __all__ = [
     "LocalExecutor",
     "Timings",
     "check_dask",
+    "local_cluster",
     "open_executor",
     "parse_dask",
     "portable_paths",
@@ -249,20 +250,33 @@ class DaskExecutor:
                 cluster.close()
 
 
-def _connect(target: DaskTarget, retries: int) -> Any:
+def local_cluster(workers: int, retries: int = DEFAULT_RETRIES) -> Any:
+    """The ``LocalCluster`` of ``local:N``: ``workers`` processes of one thread each; a worker
+    that dies (killed, out of memory) costs its task one attempt of ``retries + 1``; no
+    sampling profiler in the workers (it costs a worker's event loop about 5 % of a core, and
+    the dashboard that shows it is not used here)."""
     distributed = _import_distributed()
     import dask
 
+    config = {
+        "distributed.scheduler.allowed-failures": retries + 1,
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(config):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",  # a free port: 8787 may be taken
+            silence_logs=logging.ERROR,
+        )
+
+
+def _connect(target: DaskTarget, retries: int) -> Any:
+    distributed = _import_distributed()
+
     if target.kind == "local":
-        # a worker that dies (killed, out of memory) costs its task one attempt of retries + 1
-        with dask.config.set({"distributed.scheduler.allowed-failures": retries + 1}):
-            cluster = distributed.LocalCluster(
-                n_workers=target.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address="127.0.0.1:0",  # a free port: 8787 may be taken
-                silence_logs=logging.ERROR,
-            )
+        cluster = local_cluster(target.workers, retries)
         return distributed.Client(cluster)
     try:
         if target.kind == "file":
