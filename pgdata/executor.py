@@ -28,19 +28,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pgdata.errors import ConfigError, MissingDependencyError, PgdataError
-from pgdata.parallel import one_thread, worker_init
+from pgdata.parallel import one_thread, process_pool
 
 __all__ = [
     "DASK_HINT",
@@ -152,18 +151,13 @@ class LocalExecutor:
             for i, task in enumerate(tasks):
                 yield i, fn(task)
             return
-        pool = ProcessPoolExecutor(
-            min(self.workers, len(tasks)), initializer=worker_init, initargs=(os.getpid(),)
-        )
-        try:
+        with process_pool(min(self.workers, len(tasks))) as pool:
             index: dict[Future[R], int] = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
             pending = set(index)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in sorted(finished, key=index.__getitem__):
                     yield index[fut], fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_worker(fn: Callable[[T], R], task: T) -> R:

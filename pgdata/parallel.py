@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["die_with_parent", "one_thread", "parallel_map", "worker_init"]
+__all__ = ["die_with_parent", "one_thread", "parallel_map", "process_pool", "worker_init"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,6 +80,48 @@ def worker_init(parent: int) -> None:
     one_thread()
 
 
+@contextmanager
+def _one_thread_while_forking() -> Iterator[None]:
+    """This process's OpenCV and PyTorch pools on one thread while pool workers are forked.
+
+    A forked child inherits a thread pool's state but not its threads; reconfiguring it there
+    (``cv2.setNumThreads``) waits forever for threads that do not exist. Forked with one-thread
+    pools, the children have nothing to change; this process gets its threads back after."""
+    import cv2
+
+    torch = sys.modules.get("torch")
+    before = cv2.getNumThreads(), torch.get_num_threads() if torch is not None else 0
+    cv2.setNumThreads(1)
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before[0])
+        if torch is not None:
+            torch.set_num_threads(before[1])
+
+
+def _noop() -> None:
+    return None
+
+
+@contextmanager
+def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A started pool of ``workers`` processes (:func:`worker_init`), shut down on exit."""
+    with _one_thread_while_forking():
+        pool = ProcessPoolExecutor(workers, initializer=worker_init, initargs=(os.getpid(),))
+        try:
+            pool.submit(_noop).result()  # with fork, every worker is started by the first submit
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def parallel_map(
     fn: Callable[[T], R],
     tasks: Sequence[T],
@@ -96,9 +139,7 @@ def parallel_map(
         results: Iterator[R] = map(fn, tasks)
         yield from _ticking(results, progress)
         return
-    with ProcessPoolExecutor(
-        min(workers, len(tasks)), initializer=worker_init, initargs=(os.getpid(),)
-    ) as pool:
+    with process_pool(min(workers, len(tasks))) as pool:
         yield from _ticking(pool.map(fn, tasks, chunksize=chunksize), progress)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -37,6 +40,45 @@ def test_pool_workers_run_native_thread_pools_on_one_thread():
     assert set(parallel_map(_threads, [0, 1, 2], workers=2)) == {(1, "1")}
     ex = LocalExecutor(workers=2)
     assert {r for _, r in ex.map_unordered(_threads, [0, 1, 2])} == {(1, "1")}
+
+
+_AFTER_WORK = """
+import cv2, numpy as np, torch
+from pgdata.executor import LocalExecutor
+from pgdata.parallel import parallel_map
+from tests.test_helpers import _work
+before = cv2.getNumThreads(), torch.get_num_threads()
+_work(0)  # this process's OpenCV and PyTorch pools now have running threads
+print(sorted(set(parallel_map(_work, [0, 1, 2], workers=2))))
+print(sorted({r for _, r in LocalExecutor(workers=2).map_unordered(_work, [0, 1, 2])}))
+print((cv2.getNumThreads(), torch.get_num_threads()) == before, before)
+"""
+
+
+def _work(_: int) -> tuple[int, int]:
+    import cv2
+    import torch
+
+    cv2.GaussianBlur(np.zeros((1500, 1500, 3), np.uint8), (15, 15), 3)
+    x = torch.ones(400, 400)
+    float((x @ x).sum())
+    return cv2.getNumThreads(), torch.get_num_threads()
+
+
+def test_pools_forked_after_threaded_work_do_not_hang():
+    # a forked child that reconfigured OpenCV's pool inherited from a process whose pool had
+    # run waited forever (pthread_cond_destroy); a subprocess, so that a hang fails the test
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("OMP_NUM_THREADS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _AFTER_WORK], cwd=root, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.split("\n")
+    assert lines[0] == lines[1] == "[(1, 1)]", done.stdout  # the workers: one thread each
+    assert lines[2].startswith("True"), done.stdout  # this process got its threads back
 
 
 def test_drop_far_joints_keeps_a_margin_around_the_image():
