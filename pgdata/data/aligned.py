@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pgdata.data.common import decode_column, normalise, split_entries
-from pgdata.shards.reader import ShardReader
+from pgdata.data.common import SplitRecords, decode_column, normalise
 from pgdata.stages.aligned import crop_flip_params, resize_crop_flip, split_ab
 
 __all__ = ["ALIGNED_SCHEMA", "AlignedDataset", "aligned_to_device", "to_grey"]
@@ -32,7 +31,7 @@ ALIGNED_SCHEMA = "aligned"
 GREY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, Pillow's convert("L")
 
 
-class AlignedDataset(Dataset[dict[str, Any]]):
+class AlignedDataset(SplitRecords, Dataset[dict[str, Any]]):
     """The A|B images of one split of an aligned shard folder, in shard order.
 
     Args:
@@ -53,28 +52,13 @@ class AlignedDataset(Dataset[dict[str, Any]]):
         augment: bool = True,
         seed: int = 0,
     ) -> None:
-        self.folder = Path(folder)
-        _, entries = split_entries(self.folder, split, ALIGNED_SCHEMA)
+        SplitRecords.__init__(self, folder, split, ALIGNED_SCHEMA)
         self.load_size, self.crop_size = load_size, crop_size
         self.augment = augment
         self.seed = seed
-        self.epoch = 0
-        self.readers = [ShardReader(self.folder / e.file, expect=e) for e in entries]
-        self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
-        self._names = []
-        for r in self.readers:
-            self._names.append(r.column("name"))
-            r.close()  # metadata only: workers reopen their own handle
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Change the crop and flip draws (the loop calls it before each epoch)."""
-        self.epoch = epoch
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        s, i = self._index[index]
+        s, i, name = self.record(index)
         a, b = split_ab(decode_column(self.readers[s], "image", i))
         if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, index))
@@ -88,7 +72,7 @@ class AlignedDataset(Dataset[dict[str, Any]]):
         return {
             "A": torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1),  # (3, H, W) uint8
             "B": torch.from_numpy(np.ascontiguousarray(b)).permute(2, 0, 1),
-            "name": str(self._names[s][i]),
+            "name": name,
         }
 
 

@@ -15,7 +15,7 @@ from pgdata.errors import InputFormatError
 from pgdata.shards.manifest import Manifest, ShardEntry, read_manifest
 from pgdata.shards.reader import ShardReader
 
-__all__ = ["BufferPool", "decode_column", "normalise", "split_entries"]
+__all__ = ["BufferPool", "SplitRecords", "decode_column", "normalise", "split_entries"]
 
 # OpenCV >= 4.10 decodes straight to RGB
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
@@ -142,3 +142,32 @@ def split_entries(folder: Path, split: str, schema: str) -> tuple[Manifest, list
         splits = sorted({s.split for s in manifest.shards})
         raise InputFormatError(folder, f"no shards for split {split!r}; splits here: {splits}")
     return manifest, entries
+
+
+class SplitRecords:
+    """The records of one split of a shard folder, for a dataset class to build on: the shard
+    readers (metadata read, handles closed: each DataLoader worker reopens its own), a flat
+    index of ``(shard, row)``, every record's name, and the epoch its random draws use."""
+
+    def __init__(self, folder: str | Path, split: str, schema: str) -> None:
+        self.folder = Path(folder)
+        self.manifest, entries = split_entries(self.folder, split, schema)
+        self.epoch = 0
+        self.readers = [ShardReader(self.folder / e.file, expect=e) for e in entries]
+        self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
+        self._names = []
+        for r in self.readers:
+            self._names.append(r.column("name"))
+            r.close()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random draws (the training loop calls it before each epoch)."""
+        self.epoch = epoch
+
+    def record(self, index: int) -> tuple[int, int, str]:
+        """``(shard, row, name)`` of record ``index``."""
+        s, i = self._index[index]
+        return s, i, str(self._names[s][i])

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pgdata.data.common import decode_column, normalise, split_entries
-from pgdata.shards.reader import ShardReader
+from pgdata.data.common import SplitRecords, decode_column, normalise
 from pgdata.stages.masks import random_mask
 
 __all__ = ["FACES_SCHEMA", "FacesDataset", "faces_to_device"]
@@ -34,7 +33,7 @@ FACES_SCHEMA = "faces"
 _EVAL_STREAM = 1  # keeps evaluation draws apart from any training epoch's
 
 
-class FacesDataset(Dataset[dict[str, Any]]):
+class FacesDataset(SplitRecords, Dataset[dict[str, Any]]):
     """The faces of one split of a face shard folder, each with a mask.
 
     Args:
@@ -58,28 +57,13 @@ class FacesDataset(Dataset[dict[str, Any]]):
         flip_prob: float = 0.0,
         seed: int = 0,
     ) -> None:
-        self.folder = Path(folder)
-        manifest, entries = split_entries(self.folder, split, FACES_SCHEMA)
-        self.size = int(manifest.config["size"])
+        SplitRecords.__init__(self, folder, split, FACES_SCHEMA)
+        self.size = int(self.manifest.config["size"])
         self.mask_kinds = tuple(mask_kinds)
         self.masks = masks
         self.train = train
         self.flip_prob = float(flip_prob)
         self.seed = seed
-        self.epoch = 0
-        self.readers = [ShardReader(self.folder / e.file, expect=e) for e in entries]
-        self._index = [(s, i) for s, e in enumerate(entries) for i in range(e.records)]
-        self._names = []
-        for r in self.readers:
-            self._names.append(r.column("name"))
-            r.close()  # metadata only: workers reopen their own handle
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Change the mask and flip draws (the loop calls it before each epoch)."""
-        self.epoch = epoch
 
     def _mask(self, index: int, rng: np.random.Generator) -> np.ndarray:
         if self.masks is not None:
@@ -89,7 +73,7 @@ class FacesDataset(Dataset[dict[str, Any]]):
         return random_mask(self.mask_kinds, (self.size, self.size), rng)[1]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        s, i = self._index[index]
+        s, i, name = self.record(index)
         face = decode_column(self.readers[s], "image", i)  # (S, S, 3)
         if self.train:
             rng = np.random.default_rng((self.seed, self.epoch, index))
@@ -101,7 +85,7 @@ class FacesDataset(Dataset[dict[str, Any]]):
         return {
             "image": torch.from_numpy(np.ascontiguousarray(face)).permute(2, 0, 1),  # uint8
             "mask": torch.from_numpy(np.ascontiguousarray(mask))[None],  # (1, S, S) uint8
-            "name": str(self._names[s][i]),
+            "name": name,
         }
 
 
