@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from pgdata import __version__
-from pgdata.executor import Executor, Timings
+from pgdata.executor import Executor, Timings, open_executor
 from pgdata.io.lock import folder_lock
 from pgdata.io.reports import REJECTED_CSV, write_rejected_csv
 from pgdata.shards.manifest import Manifest, ShardEntry, write_manifest
@@ -36,6 +36,7 @@ from pgdata.shards.schema import Schema
 from pgdata.shards.writer import json_attr, write_shard
 
 __all__ = [
+    "build_shards_on",
     "Built",
     "Plan",
     "PlannedShard",
@@ -225,6 +226,29 @@ def build_shards(
     note = lock.note()
     built.notes = [note] if note else []
     return built
+
+
+def build_shards_on(
+    dask: str | None,
+    dask_retries: int,
+    out: Path,
+    plan: Plan,
+    write: Callable[[Any], dict[str, Any]],
+    *,
+    workers: int,
+    timings: Timings,
+    **kwargs: Any,
+) -> tuple[Built, str]:
+    """:func:`build_shards` on the executor a job's ``--dask`` / ``--workers`` name
+    (:func:`~pgdata.executor.open_executor`; a cluster's start or connection is timed as
+    ``start``); the build and where its tasks ran (``executor.description``)."""
+    with open_executor(dask, workers=workers, retries=dask_retries) as executor:
+        if dask is not None:
+            timings.mark("start")
+        built = build_shards(
+            out, plan, write, workers=workers, executor=executor, timings=timings, **kwargs
+        )
+        return built, executor.description
 
 
 def _finish(

@@ -30,7 +30,6 @@ from pgdata.executor import (
     DEFAULT_RETRIES,
     Timings,
     check_dask,
-    open_executor,
     portable_paths,
     timing_note,
 )
@@ -43,7 +42,7 @@ from pgdata.shards.build import (
     Plan,
     PlannedShard,
     ShardContent,
-    build_shards,
+    build_shards_on,
     pack,
     shard_file,
 )
@@ -239,22 +238,19 @@ def run_build_aligned(
             cfg.source, f"no usable A|B image: all {len(rejected)} skipped ({kinds})"
         )
     timings.mark("plan")
-    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
-        if cfg.dask is not None:
-            timings.mark("start")  # the cluster's start (or connection)
-        built = build_shards(
-            cfg.out,
-            Plan(KIND, config, inputs.hexdigest(), planned, tasks),
-            _write_task,
-            schema=aligned_schema(),
-            overwrite=cfg.overwrite,
-            workers=cfg.workers,
-            progress=progress,
-            rejected_before=rejected,
-            executor=executor,
-            timings=timings,
-        )
-        ran_on = executor.description
+    built, ran_on = build_shards_on(
+        cfg.dask,
+        cfg.dask_retries,
+        cfg.out,
+        Plan(KIND, config, inputs.hexdigest(), planned, tasks),
+        _write_task,
+        schema=aligned_schema(),
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
+        rejected_before=rejected,
+        timings=timings,
+    )
     return AlignedBuildResult(
         out=given.out,
         shards_written=built.written,

@@ -31,7 +31,6 @@ from pgdata.executor import (
     DEFAULT_RETRIES,
     Timings,
     check_dask,
-    open_executor,
     portable_paths,
     timing_note,
 )
@@ -40,7 +39,14 @@ from pgdata.io.folders import image_splits, split_folder
 from pgdata.io.images import decode_rgb, encode_jpeg, image_size
 from pgdata.io.landmarks import LANDMARKS_CSV, read_landmarks
 from pgdata.io.reports import count_reasons
-from pgdata.shards.build import Plan, PlannedShard, ShardContent, build_shards, pack, shard_file
+from pgdata.shards.build import (
+    Plan,
+    PlannedShard,
+    ShardContent,
+    build_shards_on,
+    pack,
+    shard_file,
+)
 from pgdata.shards.schema import Column, Schema
 from pgdata.shards.writer import json_attr
 from pgdata.stages.faces import crop_resize_face, crop_resize_landmarks, face_problem
@@ -257,22 +263,19 @@ def run_build_faces(
             cfg.source, f"no usable face photo: all {len(rejected)} skipped ({kinds})"
         )
     timings.mark("plan")
-    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
-        if cfg.dask is not None:
-            timings.mark("start")  # the cluster's start (or connection)
-        built = build_shards(
-            cfg.out,
-            Plan(KIND, config, inputs.hexdigest(), planned, tasks),
-            _write_task,
-            schema=faces_schema(cfg.size, len(points)),
-            overwrite=cfg.overwrite,
-            workers=cfg.workers,
-            progress=progress,
-            rejected_before=rejected,
-            executor=executor,
-            timings=timings,
-        )
-        ran_on = executor.description
+    built, ran_on = build_shards_on(
+        cfg.dask,
+        cfg.dask_retries,
+        cfg.out,
+        Plan(KIND, config, inputs.hexdigest(), planned, tasks),
+        _write_task,
+        schema=faces_schema(cfg.size, len(points)),
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
+        rejected_before=rejected,
+        timings=timings,
+    )
     return FacesBuildResult(
         out=given.out,
         shards_written=built.written,

@@ -47,7 +47,6 @@ from pgdata.executor import (
     DEFAULT_RETRIES,
     Timings,
     check_dask,
-    open_executor,
     portable_paths,
     timing_note,
 )
@@ -65,7 +64,7 @@ from pgdata.jobs.posetransfer.plan import (
     sha256_hex,
 )
 from pgdata.labels import COCO18_JOINTS
-from pgdata.shards.build import Plan, ShardContent, build_shards
+from pgdata.shards.build import Plan, ShardContent, build_shards_on
 from pgdata.shards.encode import prepare_jpeg, resize_note
 from pgdata.shards.schema import Column, Schema
 from pgdata.stages.heatmaps import render_heatmaps
@@ -360,7 +359,7 @@ def _write_task(args: _Task) -> dict[str, Any]:
 
 @dataclass
 class _Planned:
-    """A planned pose-transfer build: what :func:`build_shards` needs besides the executor."""
+    """A planned pose-transfer build: what :func:`build_shards_on` needs besides the executor."""
 
     plan: Plan
     with_parsing: bool
@@ -428,26 +427,21 @@ def run_build(cfg: BuildConfig, progress: Callable[[int], None] | None = None) -
     with timings.step("plan"):
         cfg = replace(cfg, annotation_hw=annotation_frame(cfg), **portable_paths(cfg))
         planned = _plan(cfg)
-    with open_executor(cfg.dask, workers=cfg.workers, retries=cfg.dask_retries) as executor:
-        if cfg.dask is not None:
-            timings.mark("start")  # the cluster's start (or connection)
-        done = build_shards(
-            cfg.out,
-            planned.plan,
-            _write_task,
-            schema=pose_schema(
-                cfg.image_hw, parsing=planned.with_parsing, heatmaps=cfg.store_heatmaps
-            ),
-            overwrite=cfg.overwrite,
-            workers=cfg.workers,
-            progress=progress,
-            rejected_before=planned.rejected,
-            dropped_before=planned.dropped_pairs,
-            inputs_prefix=planned.inputs_prefix,
-            executor=executor,
-            timings=timings,
-        )
-        ran_on = executor.description
+    done, ran_on = build_shards_on(
+        cfg.dask,
+        cfg.dask_retries,
+        cfg.out,
+        planned.plan,
+        _write_task,
+        schema=pose_schema(cfg.image_hw, parsing=planned.with_parsing, heatmaps=cfg.store_heatmaps),
+        overwrite=cfg.overwrite,
+        workers=cfg.workers,
+        progress=progress,
+        rejected_before=planned.rejected,
+        dropped_before=planned.dropped_pairs,
+        inputs_prefix=planned.inputs_prefix,
+        timings=timings,
+    )
     problem = None
     if not sum(done.records.values()):
         (h, w), src = cfg.frame_hw, given.source
