@@ -4,6 +4,8 @@ tensor for tensor."""
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
 from pathlib import Path
 
@@ -33,20 +35,26 @@ def _train(data: Path, out: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    """Tiny pose shards and the final checkpoint of an uninterrupted run on them."""
+def reference(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, object], float]:
+    """Tiny pose shards, the final checkpoint of an uninterrupted run on them, and the median
+    seconds of its steps (kill delays are drawn below one step, so the kill lands in the run)."""
     d = tmp_path_factory.mktemp("faults-train")
     data = pose_shards(d)
     rc, _, err = harness.run(_train(data, d / "ref"), d / "ref", env=ONE_THREAD)
     assert rc == 0, err[-3000:]
-    return data, torch.load(d / "ref" / f"ckpt-{STEPS:06d}.pt", weights_only=True)
+    lines = (d / "ref" / "log.jsonl").read_text().splitlines()
+    step_s = statistics.median(json.loads(line)["perf/s_per_it"] for line in lines)
+    return data, torch.load(d / "ref" / f"ckpt-{STEPS:06d}.pt", weights_only=True), step_s
 
 
 @pytest.mark.parametrize("index", POINTS)
 def test_a_killed_training_run_resumes_to_the_same_weights(reference, tmp_path, index):
-    data, ref = reference
+    data, ref, step_s = reference
     rng = harness.rng("train", index)
-    after, delay = rng.randint(1, STEPS - 1), rng.uniform(0, 0.06)
+    # at least 3 steps left when the watcher sees step `after`, at most one more in the delay
+    after, delay = rng.randint(1, STEPS - 3), rng.uniform(0, step_s)
     why = replay("train", index)
     out = tmp_path / "run"
     proc = harness.start(_train(data, out), tmp_path / "killed", env=ONE_THREAD)
