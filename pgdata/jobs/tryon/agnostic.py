@@ -22,7 +22,6 @@ from pgdata.io.viton import (
     output_path,
     person_ids,
     read_parse_png,
-    split_dirs,
     write_parse_png,
 )
 from pgdata.jobs.tryon.common import (
@@ -31,7 +30,7 @@ from pgdata.jobs.tryon.common import (
     Rejected,
     StageResult,
     check_fits,
-    run_items,
+    run_stage,
 )
 from pgdata.stages.agnostic import MissingJointsError, parse_agnostic, person_agnostic
 from pgdata.stages.keypoints import coco18_to_body25
@@ -96,21 +95,14 @@ def run_agnostic(
 ) -> StageResult:
     """Fill ``agnostic-v3.2/`` and ``image-parse-agnostic-v3.2/`` of every split of ``cfg.root``
     (here, or in chunks on ``executor``)."""
-    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
-
-    def done(item: Item) -> bool:
-        return not cfg.force and all(
-            output_path(item.split_dir, kind, item.key).is_file() for kind in OUTPUTS
-        )
-
-    return run_items(
+    return run_stage(
         "agnostic",
         cfg.root,
-        items,
-        done,
+        person_ids,
+        OUTPUTS,
         functools.partial(_processor, cfg),
+        force=cfg.force,
         strict=cfg.strict,
         progress=progress,
         executor=executor,
-        outputs=OUTPUTS,
     )

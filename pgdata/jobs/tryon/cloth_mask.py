@@ -25,10 +25,9 @@ from pgdata.io.viton import (
     find_input,
     output_path,
     read_garment,
-    split_dirs,
     write_mask_jpeg,
 )
-from pgdata.jobs.tryon.common import Item, Processor, Rejected, StageResult, run_items
+from pgdata.jobs.tryon.common import Item, Processor, Rejected, StageResult, run_stage
 from pgdata.stages.cloth_mask import METHODS, MaskMethod, cloth_mask
 
 __all__ = ["ClothMaskConfig", "flatten_on_white", "run_cloth_mask"]
@@ -87,23 +86,14 @@ def run_cloth_mask(
 ) -> StageResult:
     """Fill ``cloth-mask/`` (and ``cloth/<cid>.jpg`` for non-JPEG garments) of every split (here,
     or in chunks on ``executor``)."""
-    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in cloth_ids(d)]
-
-    def done(item: Item) -> bool:
-        return (
-            not cfg.force
-            and output_path(item.split_dir, "cloth_mask", item.key).is_file()
-            and output_path(item.split_dir, "cloth", item.key).is_file()
-        )
-
-    return run_items(
+    return run_stage(
         "cloth-mask",
         cfg.root,
-        items,
-        done,
+        cloth_ids,
+        ("cloth_mask", "cloth"),
         functools.partial(_processor, cfg),
+        force=cfg.force,
         strict=cfg.strict,
         progress=progress,
         executor=executor,
-        outputs=("cloth_mask", "cloth"),
     )

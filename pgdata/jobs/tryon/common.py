@@ -38,7 +38,7 @@ from pgdata.io.reports import (
     stage_reports,
     write_rejected_csv,
 )
-from pgdata.io.viton import output_path
+from pgdata.io.viton import output_path, split_dirs
 from pgdata.stages.keypoints import misfit
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "read_rejected",
     "rejecting",
     "run_items",
+    "run_stage",
     "write_rejected",
 ]
 
@@ -313,3 +314,38 @@ def write_rejected(root: Path, stage: str, rejected: list[tuple[str, str]]) -> N
     path = stage_report(root, stage)
     if rejected or path.is_file():
         write_rejected_csv(path, rejected)
+
+
+def run_stage(
+    stage: str,
+    root: Path,
+    ids: Callable[[Path], Iterable[str]],
+    outputs: Sequence[str],
+    opener: Opener,
+    *,
+    force: bool,
+    strict: bool,
+    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> StageResult:
+    """:func:`run_items` over every split folder of ``root``: one item per key that
+    ``ids(split_dir)`` lists (persons or garments), done when every :mod:`pgdata.io.viton` kind
+    of ``outputs`` exists for it (never under ``force``)."""
+    items = [Item(d, k) for _, d in split_dirs(root) for k in ids(d)]
+
+    def done(item: Item) -> bool:
+        return not force and all(
+            output_path(item.split_dir, kind, item.key).is_file() for kind in outputs
+        )
+
+    return run_items(
+        stage,
+        root,
+        items,
+        done,
+        opener,
+        strict=strict,
+        progress=progress,
+        executor=executor,
+        outputs=outputs,
+    )

@@ -29,7 +29,7 @@ from pgdata.jobs.tryon.common import (
     StageResult,
     photo_size,
     rejecting,
-    run_items,
+    run_stage,
 )
 from pgdata.stages.densepose import render_densepose
 
@@ -111,19 +111,14 @@ def run_densepose(
 ) -> StageResult:
     """Fill ``image-densepose/`` of every split folder of ``cfg.root`` (here, or in chunks on
     ``executor``)."""
-    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
-
-    def done(item: Item) -> bool:
-        return not cfg.force and output_path(item.split_dir, "densepose", item.key).is_file()
-
-    return run_items(
+    return run_stage(
         "densepose",
         cfg.root,
-        items,
-        done,
+        person_ids,
+        ("densepose",),
         functools.partial(_processor, cfg),
+        force=cfg.force,
         strict=cfg.strict,
         progress=progress,
         executor=executor,
-        outputs=("densepose",),
     )

@@ -30,7 +30,7 @@ from pgdata.jobs.tryon.common import (
     StageResult,
     check_fits,
     photo_size,
-    run_items,
+    run_stage,
 )
 from pgdata.stages.blazepose import MIN_VISIBILITY
 from pgdata.stages.keypoints import coco18_to_body25
@@ -124,21 +124,14 @@ def run_keypoints(
 ) -> StageResult:
     """Fill ``openpose_json/`` and ``openpose_img/`` of every split folder of ``cfg.root`` (here,
     or in chunks on ``executor``)."""
-    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
-
-    def done(item: Item) -> bool:
-        return not cfg.force and all(
-            output_path(item.split_dir, kind, item.key).is_file() for kind in OUTPUTS
-        )
-
-    return run_items(
+    return run_stage(
         "keypoints",
         cfg.root,
-        items,
-        done,
+        person_ids,
+        OUTPUTS,
         functools.partial(_processor, cfg),
+        force=cfg.force,
         strict=cfg.strict,
         progress=progress,
         executor=executor,
-        outputs=OUTPUTS,
     )

@@ -39,7 +39,7 @@ from pgdata.jobs.tryon.common import (
     Rejected,
     StageResult,
     photo_size,
-    run_items,
+    run_stage,
 )
 from pgdata.labels import SCHEMES
 from pgdata.stages.parsing import resize_parsing, to_viton, unknown_labels, upsample_smooth
@@ -130,19 +130,14 @@ def run_parsing(
 ) -> StageResult:
     """Fill ``image-parse-v3/`` of every split folder of ``cfg.root`` (here, or in chunks on
     ``executor``)."""
-    items = [Item(d, k) for _, d in split_dirs(cfg.root) for k in person_ids(d)]
-
-    def done(item: Item) -> bool:
-        return not cfg.force and output_path(item.split_dir, "parse", item.key).is_file()
-
-    return run_items(
+    return run_stage(
         "parsing",
         cfg.root,
-        items,
-        done,
+        person_ids,
+        ("parse",),
         functools.partial(_processor, cfg),
+        force=cfg.force,
         strict=cfg.strict,
         progress=progress,
         executor=executor,
-        outputs=("parse",),
     )
