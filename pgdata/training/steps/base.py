@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -252,6 +252,15 @@ class TrainStep(ABC):
     def adam(self, params: Any, lr: float) -> torch.optim.Adam:
         """Adam with the config's betas and no weight decay (DPTN, PATN, pix2pix, DMFN)."""
         return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
+
+    def gan_optimizers(self, g: nn.Module, discriminators: Mapping[str, nn.Module]) -> None:
+        """Set :attr:`optimizers` and :attr:`schedulers`: Adam for ``G`` at ``lr``, then one per
+        discriminator (by its name) at ``lr × lr_d_ratio``, each with the lr schedule."""
+        cfg = self.cfg
+        self.optimizers = {"G": self.adam(g.parameters(), cfg.lr)}
+        for name, d in discriminators.items():
+            self.optimizers[name] = self.adam(d.parameters(), cfg.lr * cfg.lr_d_ratio)
+        self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
 
     def schedule(self, optimizer: torch.optim.Optimizer) -> LambdaLR:
         """The config's lr policy, stepped every optimiser step: ``"linear"`` = constant then

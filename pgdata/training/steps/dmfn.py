@@ -143,11 +143,7 @@ class DMFNStep(TrainStep):
                     getattr(cfg, f"{kind}_sha256"),
                 )
                 self.face_nets[kind] = net.to(self.device)
-        self.optimizers = {
-            "G": self.adam(self.G.parameters(), cfg.lr),
-            "D": self.adam(self.D.parameters(), cfg.lr * cfg.lr_d_ratio),
-        }
-        self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
+        self.gan_optimizers(self.G, {"D": self.D})
 
     @staticmethod
     def build_networks(cfg: TrainConfig, *, init: bool = True) -> dict[str, nn.Module]:

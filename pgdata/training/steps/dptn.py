@@ -170,11 +170,7 @@ class DPTNStep(TrainStep):
             gan=cfg.lambda_gan,
             ratio=cfg.t_s_ratio,
         )
-        self.optimizers = {
-            "G": self.adam(self.G.parameters(), cfg.lr),
-            "D": self.adam(self.D.parameters(), cfg.lr * cfg.lr_d_ratio),
-        }
-        self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
+        self.gan_optimizers(self.G, {"D": self.D})
         self.work_hw = self._work_hw(cfg)
 
     @staticmethod

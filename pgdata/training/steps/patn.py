@@ -86,13 +86,7 @@ class PATNStep(TrainStep):
             lambda_gan=cfg.lambda_gan,
             gan_mode=cfg.gan_mode,
         )
-        d_lr = cfg.lr * cfg.lr_d_ratio
-        self.optimizers = {
-            "G": self.adam(self.G.parameters(), cfg.lr),
-            "D_PP": self.adam(self.D_PP.parameters(), d_lr),
-            "D_PB": self.adam(self.D_PB.parameters(), d_lr),
-        }
-        self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
+        self.gan_optimizers(self.G, {"D_PP": self.D_PP, "D_PB": self.D_PB})
         self.pools = {name: ImagePool(cfg.pool_size) for name in ("D_PP", "D_PB")}
 
     @staticmethod

@@ -80,11 +80,7 @@ class _Pix2Pix(TrainStep):
         for net in self.networks.values():
             self.place(net).train()
         self.G, self.D = self.networks["G"], self.networks["D"]
-        self.optimizers = {
-            "G": self.adam(self.G.parameters(), cfg.lr),
-            "D": self.adam(self.D.parameters(), cfg.lr * cfg.lr_d_ratio),
-        }
-        self.schedulers = {name: self.schedule(opt) for name, opt in self.optimizers.items()}
+        self.gan_optimizers(self.G, {"D": self.D})
 
     @staticmethod
     def build_networks(cfg: TrainConfig, *, init: bool = True) -> dict[str, nn.Module]:
