@@ -15,9 +15,12 @@ bands: 60 of the 246 positions per row of the 11×11 window; none of the 51×51 
 reaches the image). Pixels of the bands add 0 to the squared error, so PSNR sums the image columns
 only and divides by the padded size.
 
-On the CPU the batch is split over ``workers`` threads (OpenCV and PyTorch release the GIL), and
-PyTorch's and OpenCV's own threads are set to 1 meanwhile: both levels at once oversubscribe the
-cores (on 2 busy cores: 1.5–2.3× slower than threads over images alone).
+On the CPU the batch is split over ``workers`` threads, and PyTorch's and OpenCV's own threads
+are set to 1 meanwhile: both levels at once oversubscribe the cores (on 2 busy cores: 1.5–2.3×
+slower than threads over images alone). uint8 batches on the CPU (what folder scoring reads) go
+to the compiled kernels of :mod:`pgdata.metrics.kernels`, which do all three presets in one pass
+per pair with the GIL released (3× faster than the OpenCV filters of the path below on one
+thread); float batches and other devices take the torch path below.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from contextlib import contextmanager
 import cv2
 import torch
 
-from pgdata.metrics.images import Workspace, check_pair, chunks, unit_float_padded
+from pgdata.metrics.images import UINT8_MAX, Workspace, check_pair, chunks, unit_float_padded
 from pgdata.metrics.ssim import (
     GFLA_WINDOW,
     K1,
@@ -109,6 +112,8 @@ def pair_metrics(
         raise ValueError(f"not a pairwise preset: {sorted(unknown)}")
     b, c, h, w = pred.shape
     width = w if pad_white_to is None else pad_white_to
+    if width < w:
+        raise ValueError(f"cannot pad images {w} wide to {width}")
     windows = {
         name: taps
         for name, taps in (
@@ -120,6 +125,8 @@ def pair_metrics(
     for name, taps in windows.items():
         if min(h, width) < taps.numel():
             raise ValueError(f"{name}: images {(h, w)} are smaller than its window")
+    if pred.device.type == "cpu" and pred.dtype == target.dtype == torch.uint8:
+        return _compiled(pred, target, presets, width)
     ws = Workspace()
     dev, f32 = pred.device, torch.float32
     out: dict[str, list[torch.Tensor]] = {name: [] for name in presets}
@@ -156,3 +163,31 @@ def pair_metrics(
             inner = ssim_from_filtered(filtered, centre, c1, c2, cov_norm, tmp)
             out[name].append((inner * (hi - lo) + (valid - (hi - lo))) / valid)
     return {name: torch.cat(vals) for name, vals in out.items()}
+
+
+def _compiled(
+    pred: torch.Tensor, target: torch.Tensor, presets: Sequence[str], width: int
+) -> dict[str, torch.Tensor]:
+    """:func:`pair_metrics` of uint8 CPU batches by the compiled kernels (:mod:`.kernels`)."""
+    from pgdata.metrics import kernels  # compiles on first use; only CPU scoring needs Numba
+
+    b, c, h, _ = pred.shape
+    values = torch.from_numpy(
+        kernels.pair_values(
+            pred.permute(0, 2, 3, 1).contiguous().numpy(),  # a view when already channels-last
+            target.permute(0, 2, 3, 1).contiguous().numpy(),
+            width,
+            gaussian_kernel1d().numpy() if "ssim_patn" in presets else None,
+            GFLA_WINDOW if "ssim_gfla51" in presets else None,
+            K1,
+            K2,
+        )
+    )
+    out = {}
+    if "psnr" in presets:  # the bands add 0 to the squared error
+        out["psnr"] = 10.0 * torch.log10(UINT8_MAX**2 * (c * h * width) / values[:, 0])
+    if "ssim_patn" in presets:
+        out["ssim_patn"] = values[:, 1]
+    if "ssim_gfla51" in presets:
+        out["ssim_gfla51"] = values[:, 2]
+    return {name: out[name] for name in presets}
