@@ -5,11 +5,12 @@
    SSIM with the 51×51 uniform window ("SSIM") and PATN's Gaussian SSIM ("SSIM_256").
    - reference: one ``skimage.metrics`` call per image and metric, as the scripts do (single
      threaded). Timed on a subset and extrapolated to 8,570 pairs (stated in the output): the
-     full loop takes several minutes.
+     full loop takes several minutes. The reference and pgdata alternate in 10 rounds, so a
+     change in the machine's load meets both sides alike.
    - pgdata: :func:`pgdata.metrics.pairwise.pair_metrics` (the three presets in one pass, as folder
      scoring runs them) on batches of 64 uint8 pairs, with the machine's threads and again with
      one thread (torch, OpenCV and one worker).
-   Both sides are checked to agree (max abs difference) before anything is timed.
+   Both sides are checked to agree (max abs difference) on the reference's pairs.
 2. FID statistics and distance for N = 10,000 features of D = 2,048 per set: pgdata's float64
    streamed statistics and symmetric-eigh trace-sqrt against ``np.cov`` + ``scipy.linalg.sqrtm``
    (pytorch-fid's route).
@@ -42,6 +43,7 @@ from pgdata.stages.synth import random_appearance, random_body, render_person, s
 N_PAIRS, H, W, PAD = 8570, 256, 176, 256
 BATCH = 64
 REF_SUBSET = 200  # pairs the skimage loop is timed on, then extrapolated
+ROUNDS = 10  # the reference and pgdata alternate, each on 1/ROUNDS of its pairs per round
 POOL = 48  # distinct rendered persons; each pair adds its own noise
 FID_N, FID_D, FID_BATCH = 10_000, 2048, 1024  # FidStream's STATS_BLOCK
 
@@ -104,11 +106,13 @@ def pgdata_batch(
     return out["psnr"], out["ssim_gfla51"], out["ssim_patn"]
 
 
-def time_pgdata(pool: np.ndarray, workers: int | None = None) -> tuple[float, float]:
-    """Wall and process CPU seconds of pgdata on the 8,570 pairs (pair synthesis not timed)."""
+def time_pgdata(
+    pool: np.ndarray, start: int, stop: int, workers: int | None = None
+) -> tuple[float, float]:
+    """Wall and process CPU seconds of pgdata on pairs ``start..stop`` (synthesis not timed)."""
     wall = cpu = 0.0
-    for start in range(0, N_PAIRS, BATCH):
-        pred, gt = pairs(pool, start, min(start + BATCH, N_PAIRS))  # not timed
+    for a in range(start, stop, BATCH):
+        pred, gt = pairs(pool, a, min(a + BATCH, stop))  # not timed
         t0, c0 = time.perf_counter(), time.process_time()
         pgdata_batch(pred, gt, workers)
         wall += time.perf_counter() - t0
@@ -117,23 +121,33 @@ def time_pgdata(pool: np.ndarray, workers: int | None = None) -> tuple[float, fl
 
 
 def bench_ssim_psnr() -> dict[str, object]:
+    """The reference and both pgdata runs alternate in ``ROUNDS`` rounds, each on its share of
+    the pairs, so that a change in the machine's load meets all three alike."""
     pool = person_pool(POOL)
-    pred, gt = pairs(pool, 0, REF_SUBSET)
-    t0, c0 = time.perf_counter(), time.process_time()
-    ref = np.array([reference_pair(p, g) for p, g in zip(pred, gt, strict=True)])
-    t_ref_subset, c_ref_subset = time.perf_counter() - t0, time.process_time() - c0
-    ours = np.stack([t.numpy() for t in pgdata_batch(pred, gt)], axis=1)
-    diff = np.abs(ours - ref).max(axis=0)
+    pred, gt = pairs(pool, 0, BATCH)
+    pgdata_batch(pred, gt)  # compile (or load) the kernels before timing
+    threads = torch.get_num_threads()
+    t_ref_subset = c_ref_subset = t_all = t_one = c_one = 0.0
+    refs, ours = [], []
+    for r in range(ROUNDS):
+        a, b = r * REF_SUBSET // ROUNDS, (r + 1) * REF_SUBSET // ROUNDS
+        pred, gt = pairs(pool, a, b)
+        t0, c0 = time.perf_counter(), time.process_time()
+        refs += [reference_pair(p, g) for p, g in zip(pred, gt, strict=True)]
+        t_ref_subset += time.perf_counter() - t0
+        c_ref_subset += time.process_time() - c0
+        ours.append(np.stack([t.numpy() for t in pgdata_batch(pred, gt)], axis=1))
+        a, b = r * N_PAIRS // ROUNDS, (r + 1) * N_PAIRS // ROUNDS
+        t_all += time_pgdata(pool, a, b)[0]
+        torch.set_num_threads(1)
+        cv2.setNumThreads(1)
+        wall, cpu = time_pgdata(pool, a, b, workers=1)
+        t_one, c_one = t_one + wall, c_one + cpu
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(-1)
+    diff = np.abs(np.concatenate(ours) - np.array(refs)).max(axis=0)
     # the reference runs in float32 (DPTN divides by 255.0 into float32 arrays)
     assert diff[0] < 1e-4 and diff[1] < 1e-5 and diff[2] < 1e-5, diff
-
-    threads = torch.get_num_threads()
-    t_all, _ = time_pgdata(pool)
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    t_one, c_one = time_pgdata(pool, workers=1)
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(-1)
 
     t_ref = t_ref_subset / REF_SUBSET * N_PAIRS
     c_ref = c_ref_subset / REF_SUBSET * N_PAIRS  # CPU time: less sensitive to other processes

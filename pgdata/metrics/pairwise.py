@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import cv2
 import torch
@@ -97,10 +97,13 @@ def pair_metrics(
     check_pair(pred, target)
     if workers is None:
         workers = torch.get_num_threads() if pred.device.type == "cpu" else 1
+    compiled = pred.device.type == "cpu" and pred.dtype == target.dtype == torch.uint8
     parts = min(workers, pred.shape[0] // CPU_CHUNK)
     if parts > 1:
         bounds = [round(i * pred.shape[0] / parts) for i in range(parts + 1)]
-        with _one_inner_thread(), ThreadPoolExecutor(parts) as pool:
+        # the kernels use no library threads: leave their pools alone (resizing them costs)
+        library_threads = nullcontext() if compiled else _one_inner_thread()
+        with library_threads, ThreadPoolExecutor(parts) as pool:
             futures = [
                 pool.submit(pair_metrics, pred[a:b], target[a:b], presets, pad_white_to, 1)
                 for a, b in itertools.pairwise(bounds)
@@ -125,7 +128,7 @@ def pair_metrics(
     for name, taps in windows.items():
         if min(h, width) < taps.numel():
             raise ValueError(f"{name}: images {(h, w)} are smaller than its window")
-    if pred.device.type == "cpu" and pred.dtype == target.dtype == torch.uint8:
+    if compiled:
         return _compiled(pred, target, presets, width)
     ws = Workspace()
     dev, f32 = pred.device, torch.float32
