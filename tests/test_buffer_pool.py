@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pgdata.data import PoseCollate, PoseTransferDataset, to_device
-from pgdata.data.common import BufferPool
+from pgdata.data.common import BufferPool, _empty_huge_pages
 from pgdata.stages.heatmaps import render_heatmaps
 from tests.train_shards import pose_shards
 
@@ -115,3 +115,26 @@ def test_to_device_on_the_cpu_matches_the_collate_path(dataset):
         moved = to_device(PoseCollate(heatmaps=False)(samples), "cpu")
         for k in ("P1", "P2", "BP1", "BP2"):
             assert torch.equal(moved[k], rendered[k]), k
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [
+        ((16, 18, 256, 176), torch.float32),
+        ((16, 3, 256, 176), torch.float32),
+        ((7, 5), torch.uint8),
+    ],
+)
+def test_large_buffers_start_on_a_huge_page_boundary(shape, dtype):
+    """Big pool buffers are C-contiguous tensors on a 2 MB boundary with one storage user (as
+    torch.empty's) and no view base; small ones are plain torch.empty."""
+    t = _empty_huge_pages(shape, dtype)
+    assert tuple(t.shape) == shape and t.dtype == dtype and t.is_contiguous()
+    assert t._base is None
+    plain = torch.empty(shape, dtype=dtype)
+    uses = torch._C._storage_Use_Count
+    assert uses(t.untyped_storage()._cdata) == uses(plain.untyped_storage()._cdata)
+    if t.numel() * t.element_size() >= 4 << 20:
+        assert t.data_ptr() % (2 << 20) == 0
+    t.fill_(3)  # every byte of the tensor lies inside its storage
+    assert int(t.sum()) == 3 * t.numel()

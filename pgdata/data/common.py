@@ -3,6 +3,8 @@ normalisation on the device, reusable CPU buffers for large batch tensors."""
 
 from __future__ import annotations
 
+import ctypes
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,8 @@ class BufferPool:
     A fresh float32 batch of heatmaps (16 pairs × 18 joints × 256 × 176 is 52 MB) costs more than
     rendering into it: glibc's malloc maps blocks above its mmap threshold (32 MB at most) afresh
     and unmaps them on free, so each batch page-faults and the kernel zeroes the pages again.
-    ``benchmarks/bench_loader.py`` measures the difference. One pool per process (a DataLoader
+    ``benchmarks/bench_loader.py`` measures the difference. Buffers of 4 MB and more are asked
+    for on transparent huge pages (:func:`_empty_huge_pages`). One pool per process (a DataLoader
     worker unpickles an empty one).
 
     :meth:`take` reuses a tensor only when nothing else holds it: no other Python reference, no
@@ -88,13 +91,36 @@ class BufferPool:
                     return t
                 same += 1
         self._tensors = [x for x in self._tensors if not _shared(x)]
-        t = torch.empty(shape, dtype=dtype)
+        t = _empty_huge_pages(shape, dtype)
         if same >= self.keep:  # all busy: a tensor of its own, not pooled
             return t
         self._tensors.append(t)
         if not self._free_refs:
             self._is_free(t, calibrate=True)
         return t
+
+
+_HUGE_PAGE = 2 << 20  # x86-64 and arm64 transparent huge pages
+_MADV_HUGEPAGE = 14  # <sys/mman.h>
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _empty_huge_pages(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """``torch.empty(shape, dtype=dtype)``, asking Linux for transparent huge pages when it
+    spans some: a batch of heatmaps is written once per batch, and with 4 KB pages a quarter of
+    that time is page-table walks (TLB misses). With THP off or unavailable it is a plain
+    ``torch.empty`` (``madvise`` only advises); the tensor starts on a 2 MB boundary of its own
+    storage, with no view base (the pool's free test counts one storage user)."""
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    nbytes = math.prod(shape) * itemsize
+    if _LIBC is None or nbytes < 2 * _HUGE_PAGE:
+        return torch.empty(shape, dtype=dtype)
+    flat = torch.empty(nbytes + _HUGE_PAGE, dtype=torch.uint8)
+    skip = -flat.data_ptr() % _HUGE_PAGE  # to the next 2 MB boundary (a multiple of itemsize)
+    _LIBC.madvise(ctypes.c_void_p(flat.data_ptr() + skip), ctypes.c_size_t(nbytes), _MADV_HUGEPAGE)
+    strides = [math.prod(shape[i + 1 :]) for i in range(len(shape))]  # C-contiguous
+    out = torch.empty(0, dtype=dtype)
+    return out.set_(flat.untyped_storage(), skip // itemsize, shape, strides)
 
 
 _USE_COUNT = "_use_count"  # Tensor._use_count(): references to the tensor held in C++ too
