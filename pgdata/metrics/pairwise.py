@@ -15,12 +15,12 @@ bands: 60 of the 246 positions per row of the 11×11 window; none of the 51×51 
 reaches the image). Pixels of the bands add 0 to the squared error, so PSNR sums the image columns
 only and divides by the padded size.
 
-On the CPU the batch is split over ``workers`` threads, and PyTorch's and OpenCV's own threads
-are set to 1 meanwhile: both levels at once oversubscribe the cores (on 2 busy cores: 1.5–2.3×
-slower than threads over images alone). uint8 batches on the CPU (what folder scoring reads) go
-to the compiled kernels of :mod:`pgdata.metrics.kernels`, which do all three presets in one pass
-per pair with the GIL released (3× faster than the OpenCV filters of the path below on one
-thread); float batches and other devices take the torch path below.
+On the CPU the batch is split over ``workers`` threads. uint8 batches on the CPU (what folder
+scoring reads) go to the compiled kernels of :mod:`pgdata.metrics.kernels`, which do all three
+presets in one pass per pair with the GIL released (3× faster on one thread than the OpenCV
+filters of the torch path). Float batches and other devices take the torch path described above;
+on the CPU its threads run with PyTorch's and OpenCV's own threads set to 1, since both levels at
+once oversubscribe the cores (on 2 busy cores: 1.5–2.3× slower than threads over images alone).
 """
 
 from __future__ import annotations
