@@ -186,18 +186,32 @@ def _process_one(process: Processor, item: Item, root: Path, strict: bool) -> st
     return None
 
 
+def _process_items(
+    process: Processor,
+    items: Sequence[Item],
+    root: Path,
+    strict: bool,
+    into: StageResult | _ChunkResult,
+    tick: Callable[[int], None],
+) -> None:
+    """Process ``items`` in order, counting each into ``into`` (done, rejected, seconds) and
+    calling ``tick(1)`` after it."""
+    for item in items:
+        t0 = time.perf_counter()
+        reason = _process_one(process, item, root, strict)
+        into.seconds += time.perf_counter() - t0
+        if reason is None:
+            into.done += 1
+        else:
+            into.rejected.append((item.name(root), reason))
+        tick(1)
+
+
 def _run_chunk(opener: Opener, root: Path, strict: bool, items: Sequence[Item]) -> _ChunkResult:
     """One task of stage work (module level: it runs on executor workers)."""
     chunk = _ChunkResult(0, [], 0.0)
     with opener() as process:
-        for item in items:
-            t0 = time.perf_counter()
-            reason = _process_one(process, item, root, strict)
-            chunk.seconds += time.perf_counter() - t0
-            if reason is None:
-                chunk.done += 1
-            else:
-                chunk.rejected.append((item.name(root), reason))
+        _process_items(process, items, root, strict, chunk, lambda n: None)
     return chunk
 
 
@@ -255,15 +269,7 @@ def run_items(
         if executor is None or executor.inline or len(todo) <= 1:
             with opener() as process:  # a model that does not load fails before the report
                 try:
-                    for item in todo:
-                        t0 = time.perf_counter()
-                        reason = _process_one(process, item, root, strict)
-                        result.seconds += time.perf_counter() - t0
-                        if reason is None:
-                            result.done += 1
-                        else:
-                            result.rejected.append((item.name(root), reason))
-                        tick(1)
+                    _process_items(process, todo, root, strict, result, tick)
                 finally:
                     write_rejected(root, stage, result.rejected)
         else:
