@@ -76,7 +76,7 @@ def _gaussian_sum(xp, yp, lo, n, centre, c1, c2, g, q, ring, acc):
     ``(11, 4 C L − 10)`` the last 11 filtered rows; ``acc`` one column-filtered row.
     """
     c, h, _ = xp.shape
-    k = 11
+    k = GAUSSIAN_TAPS
     length = n + k - 1
     m = q.size - (k - 1)
     g0, g1, g2, g3, g4, g5 = g[0], g[1], g[2], g[3], g[4], g[5]
@@ -205,7 +205,7 @@ def _box_mean(xp, yp, k, c1, c2, col, prefix):
 @_jit
 def _pairs(x, y, width, g, gaussian, box_k, k1, k2, out):
     b, h, w, c = x.shape
-    k = 11
+    k = GAUSSIAN_TAPS
     left = (width - w) // 2
     lo, hi = max(0, left - k + 1), min(width - k + 1, left + w)  # touching_columns
     n = hi - lo if gaussian else 0
